@@ -1,0 +1,66 @@
+import { envSchema, type Env } from './config.schema';
+
+/** The validated, typed configuration of a Continuum process. */
+export interface AppConfig {
+  http: { port: number; host: string };
+  log: { level: Env['LOG_LEVEL'] };
+  database: DatabaseConfig;
+  mqtt: MqttConfig;
+}
+
+export type DatabaseConfig =
+  ({ mode: 'embedded'; dataDir: string } & DatabaseCommon) | ({ mode: 'external'; url: string } & DatabaseCommon);
+
+export interface DatabaseCommon {
+  migrationsRun: boolean;
+  logQueries: boolean;
+  readings: { compressAfterDays: number; retentionDays: number };
+  embeddedJobsIntervalMs: number;
+}
+
+export type MqttConfig =
+  ({ mode: 'embedded'; port: number } & MqttCommon) | ({ mode: 'external'; url: string } & MqttCommon);
+
+export interface MqttCommon {
+  username?: string;
+  password?: string;
+  clientId: string;
+}
+
+/** Thrown for invalid configuration; `message` is one line naming every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Validates environment variables into an {@link AppConfig}.
+ * @param env the variables to read (defaults to `process.env`); empty strings count as unset.
+ * @throws ConfigError with a one-line message such as
+ *   `Invalid environment variables: PORT: expected a port between 0 and 65535`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const dbCommon: DatabaseCommon = {
+    migrationsRun: e.DATABASE_MIGRATIONS_RUN,
+    logQueries: e.DATABASE_LOG_QUERIES,
+    readings: { compressAfterDays: e.READINGS_COMPRESS_AFTER_DAYS, retentionDays: e.READINGS_RETENTION_DAYS },
+    embeddedJobsIntervalMs: e.EMBEDDED_JOBS_INTERVAL_MS,
+  };
+  const mqttCommon: MqttCommon = { username: e.MQTT_USERNAME, password: e.MQTT_PASSWORD, clientId: e.MQTT_CLIENT_ID };
+  return {
+    http: { port: e.PORT, host: e.HOST },
+    log: { level: e.LOG_LEVEL },
+    database: e.DATABASE_URL
+      ? { mode: 'external', url: e.DATABASE_URL, ...dbCommon }
+      : { mode: 'embedded', dataDir: e.DATABASE_DIR, ...dbCommon },
+    mqtt: e.MQTT_URL
+      ? { mode: 'external', url: e.MQTT_URL, ...mqttCommon }
+      : { mode: 'embedded', port: e.MQTT_PORT, ...mqttCommon },
+  };
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { finiteNumberSchema, sensorNameSchema } from './telemetry.schema';
+
+/** ingestion -> twin: which machines got readings in a committed batch, and their time span. */
+export const readingsStoredEventSchema = z.object({
+  machines: z.array(
+    z.object({
+      machineId: z.string(),
+      plantId: z.string(),
+      from: z.number(),
+      to: z.number(),
+      count: z.number().int().min(1),
+    }),
+  ),
+  committedAt: z.number(),
+});
+export type ReadingsStoredEvent = z.infer<typeof readingsStoredEventSchema>;
+
+/** Published on `plants/{plantId}/machines/{machineId}/twin` after every twin update. */
+export const twinMessageSchema = z.object({
+  plantId: z.string(),
+  machineId: z.string(),
+  ts: z.number(),
+  modelVersion: z.string(),
+  prediction: z.record(sensorNameSchema, z.object({ mean: finiteNumberSchema, std: finiteNumberSchema })),
+  residuals: z.record(sensorNameSchema, finiteNumberSchema),
+  anomalyScore: finiteNumberSchema,
+  nfe: z.number().int().min(0),
+  solverError: z.number().min(0),
+});
+export type TwinMessage = z.infer<typeof twinMessageSchema>;
+
+export const alertSeveritySchema = z.enum(['critical', 'major', 'minor', 'warning']);
+export const alertStatusSchema = z.enum(['open', 'acknowledged', 'resolved', 'cleared']);
+
+/** Published on `plants/{plantId}/alerts` whenever an alert is raised or changes state. */
+export const alertMessageSchema = z.object({
+  id: z.string(),
+  plantId: z.string(),
+  machineId: z.string(),
+  ruleId: z.string().nullable(),
+  kind: z.enum(['divergence', 'forecast', 'threshold']),
+  severity: alertSeveritySchema,
+  status: alertStatusSchema,
+  message: z.string(),
+  raisedAt: z.number(),
+  updatedAt: z.number(),
+});
+export type AlertMessage = z.infer<typeof alertMessageSchema>;

@@ -1,0 +1,81 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from '@continuum/config';
+import { MIGRATIONS } from '../../../migrations';
+import { openEmbeddedDatabase } from './embedded/embedded-database';
+import { pgliteDriver } from './embedded/pglite-pool';
+import { ENTITIES } from './entities';
+
+/** What the connected database can do; the rest of the platform asks this, not the server. */
+export interface DatabaseCapabilities {
+  mode: 'embedded' | 'external';
+  /** Version of the timescaledb extension, or null on plain PostgreSQL. */
+  timescaledb: string | null;
+  serverVersion: string;
+}
+
+/**
+ * An open database: the TypeORM data source and, in embedded mode, the PGlite instance under it.
+ * `open` connects (and migrates, when configured); `close` shuts down cleanly, which in embedded
+ * mode flushes PGlite's data directory so nothing written is lost.
+ */
+export class Database {
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly capabilities: DatabaseCapabilities,
+    private readonly embedded: PGlite | null,
+  ) {}
+
+  static async open(config: DatabaseConfig): Promise<Database> {
+    const embedded = config.mode === 'embedded' ? await openEmbeddedDatabase(config.dataDir) : null;
+    const dataSource = new DataSource(dataSourceOptions(config, embedded));
+    try {
+      await dataSource.initialize();
+      if (config.migrationsRun) await dataSource.runMigrations({ transaction: 'each' });
+      const capabilities = await detectCapabilities(dataSource, config.mode);
+      return new Database(dataSource, capabilities, embedded);
+    } catch (err) {
+      if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+      await embedded?.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Re-reads the capabilities (after migrating by hand, for instance). */
+  async refreshCapabilities(): Promise<DatabaseCapabilities> {
+    const fresh = await detectCapabilities(this.dataSource, this.capabilities.mode);
+    Object.assign(this.capabilities, fresh);
+    return this.capabilities;
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    if (this.embedded && !this.embedded.closed) await this.embedded.close();
+  }
+}
+
+/** TypeORM options for either mode. Schema changes come only from migrations, never `synchronize`. */
+export function dataSourceOptions(config: DatabaseConfig, embedded: PGlite | null): DataSourceOptions {
+  return {
+    type: 'postgres',
+    ...(config.mode === 'external' ? { url: config.url } : { driver: pgliteDriver(embedded!) }),
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    installExtensions: false,
+    logging: config.logQueries ? 'all' : ['error', 'warn'],
+    ...(config.mode === 'external' ? { extra: { max: 10, connectionTimeoutMillis: 10_000 } } : {}),
+  };
+}
+
+async function detectCapabilities(
+  dataSource: DataSource,
+  mode: DatabaseCapabilities['mode'],
+): Promise<DatabaseCapabilities> {
+  const [row] = await dataSource.query(
+    `SELECT current_setting('server_version') AS server_version,
+            (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb') AS timescaledb`,
+  );
+  return { mode, timescaledb: row.timescaledb ?? null, serverVersion: row.server_version };
+}

@@ -1,0 +1,28 @@
+import { AlertEntity } from './alert.entity';
+import { DeadLetterEntity } from './dead-letter.entity';
+import { MachineEntity } from './machine.entity';
+import { ModelEntity } from './model.entity';
+import { ReadingEntity } from './reading.entity';
+import { TrainingJobEntity } from './training-job.entity';
+import { TwinStateEntity } from './twin-state.entity';
+import { WorkOrderEntity } from './work-order.entity';
+
+export * from './alert.entity';
+export * from './dead-letter.entity';
+export * from './machine.entity';
+export * from './model.entity';
+export * from './reading.entity';
+export * from './training-job.entity';
+export * from './twin-state.entity';
+export * from './work-order.entity';
+
+export const ENTITIES = [
+  AlertEntity,
+  DeadLetterEntity,
+  MachineEntity,
+  ModelEntity,
+  ReadingEntity,
+  TrainingJobEntity,
+  TwinStateEntity,
+  WorkOrderEntity,
+];

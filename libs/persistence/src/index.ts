@@ -1,0 +1,6 @@
+export { Database, dataSourceOptions, type DatabaseCapabilities } from './database';
+export { PersistenceModule } from './persistence.module';
+export { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies';
+export * from './entities';
+export * from './repositories';
+export { createTestDatabase, testDatabaseModes, type TestDatabase } from './testing/test-database';

@@ -1,0 +1,4 @@
+export * from './readings.repository';
+export * from './machines.repository';
+export * from './dead-letters.repository';
+export * from './twin-states.repository';

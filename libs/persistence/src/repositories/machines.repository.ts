@@ -1,0 +1,85 @@
+import type { DataSource, Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { MachineEntity, type SensorSpec } from '../entities';
+
+export interface MachineRegistration {
+  id: string;
+  plantId: string;
+  assetType: string;
+  name?: string;
+  sensors?: SensorSpec[];
+  metadata?: Record<string, unknown>;
+}
+
+/** Machines: registration, lookup, and the sensors each one is known to have. */
+export class MachinesRepository {
+  private readonly repo: Repository<MachineEntity>;
+
+  constructor(dataSource: DataSource) {
+    this.repo = dataSource.getRepository(MachineEntity);
+  }
+
+  findById(id: string): Promise<MachineEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  list(filter: { plantId?: string; assetType?: string } = {}): Promise<MachineEntity[]> {
+    return this.repo.find({ where: { ...filter }, order: { id: 'ASC' } });
+  }
+
+  /** Registers a machine, or updates it if it exists; returns the stored row. */
+  async upsert(machine: MachineRegistration): Promise<MachineEntity> {
+    await this.repo.upsert(
+      {
+        id: machine.id,
+        plantId: machine.plantId,
+        assetType: machine.assetType,
+        name: machine.name ?? machine.id,
+        sensors: machine.sensors ?? [],
+        metadata: machine.metadata ?? {},
+      } as QueryDeepPartialEntity<MachineEntity>,
+      { conflictPaths: ['id'] },
+    );
+    return (await this.findById(machine.id))!;
+  }
+
+  /**
+   * Registers machines seen for the first time (auto-registration) and adds sensors not yet
+   * listed, in one statement; existing machines keep their plant, type and sensor specs.
+   */
+  async ensureSeen(
+    seen: readonly { id: string; plantId: string; assetType: string; sensors: readonly string[] }[],
+  ): Promise<void> {
+    if (seen.length === 0) return;
+    await this.repo.manager.query(
+      `INSERT INTO machines AS m (id, plant_id, asset_type, name, sensors)
+       SELECT s.id, s.plant_id, s.asset_type, s.id,
+              (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n)), '[]') FROM jsonb_array_elements_text(s.sensors) n)
+       FROM jsonb_to_recordset($1::jsonb) AS s(id text, plant_id text, asset_type text, sensors jsonb)
+       ON CONFLICT (id) DO UPDATE SET
+         sensors = m.sensors || (
+           SELECT coalesce(jsonb_agg(jsonb_build_object('name', n)), '[]')
+           FROM jsonb_array_elements_text(EXCLUDED.sensors) e(n)
+           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(m.sensors) x WHERE x->>'name' = e.n)),
+         stale_since = NULL,
+         updated_at = now()
+       WHERE m.stale_since IS NOT NULL OR EXISTS (
+           SELECT 1 FROM jsonb_array_elements_text(EXCLUDED.sensors) e(n)
+           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(m.sensors) x WHERE x->>'name' = e.n))`,
+      [
+        JSON.stringify(
+          seen.map((s) => ({ id: s.id, plant_id: s.plantId, asset_type: s.assetType, sensors: s.sensors })),
+        ),
+      ],
+    );
+  }
+
+  async markStale(id: string, since: Date): Promise<void> {
+    await this.repo.update({ id }, { staleSince: since });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.repo.delete({ id });
+    return (result.affected ?? 0) > 0;
+  }
+}

@@ -1,0 +1,118 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** One reading as the platform moves it around: epoch milliseconds, not Date objects. */
+export interface Reading {
+  machineId: string;
+  sensor: string;
+  /** Epoch milliseconds. */
+  time: number;
+  value: number;
+}
+
+/** One bucket of the per-minute aggregate. */
+export interface ReadingBucket {
+  bucket: Date;
+  machineId: string;
+  sensor: string;
+  avg: number;
+  min: number;
+  max: number;
+  count: number;
+}
+
+export interface ReadingsQuery {
+  machineId: string;
+  sensor?: string;
+  from: Date;
+  to: Date;
+}
+
+/**
+ * All SQL on the `readings` table and its per-minute aggregate `readings_1m`. The same queries
+ * serve TimescaleDB (hypertable, continuous aggregate) and plain PostgreSQL (table, view).
+ */
+export class ReadingsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores readings idempotently: a reading already stored under (machine, sensor, time) is
+   * skipped, so redelivered messages store nothing twice. One statement, arrays passed as
+   * parameters (`unnest`), which is the fastest idempotent insert both databases offer.
+   * @returns the number of rows actually inserted.
+   */
+  async insertMany(readings: readonly Reading[], manager: EntityManager = this.dataSource.manager): Promise<number> {
+    if (readings.length === 0) return 0;
+    const times = new Array<string>(readings.length);
+    const machines = new Array<string>(readings.length);
+    const sensors = new Array<string>(readings.length);
+    const values = new Array<number>(readings.length);
+    for (let i = 0; i < readings.length; i++) {
+      const r = readings[i];
+      times[i] = new Date(r.time).toISOString();
+      machines[i] = r.machineId;
+      sensors[i] = r.sensor;
+      values[i] = r.value;
+    }
+    const rows: { n: number }[] = await manager.query(
+      `WITH inserted AS (
+         INSERT INTO readings (time, machine_id, sensor, value)
+         SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::float8[])
+         ON CONFLICT DO NOTHING
+         RETURNING 1
+       ) SELECT count(*)::int AS n FROM inserted`,
+      [times, machines, sensors, values],
+    );
+    return rows[0].n;
+  }
+
+  /** Raw readings of a machine (optionally one sensor) in [from, to), oldest first. */
+  async range(query: ReadingsQuery, limit = 10_000): Promise<Reading[]> {
+    const rows: { machine_id: string; sensor: string; time: Date; value: number }[] = await this.dataSource.query(
+      `SELECT machine_id, sensor, time, value FROM readings
+       WHERE machine_id = $1 AND ($2::text IS NULL OR sensor = $2) AND time >= $3 AND time < $4
+       ORDER BY time, sensor LIMIT $5`,
+      [query.machineId, query.sensor ?? null, query.from, query.to, limit],
+    );
+    return rows.map((r) => ({
+      machineId: r.machine_id,
+      sensor: r.sensor,
+      time: new Date(r.time).getTime(),
+      value: r.value,
+    }));
+  }
+
+  /** Per-minute avg/min/max/count of a machine's readings with buckets starting in [from, to). */
+  async perMinute(query: ReadingsQuery): Promise<ReadingBucket[]> {
+    const rows: {
+      bucket: Date;
+      machine_id: string;
+      sensor: string;
+      avg: number;
+      min: number;
+      max: number;
+      count: string | number;
+    }[] = await this.dataSource.query(
+      `SELECT bucket, machine_id, sensor, avg, min, max, count FROM readings_1m
+         WHERE machine_id = $1 AND ($2::text IS NULL OR sensor = $2) AND bucket >= $3 AND bucket < $4
+         ORDER BY bucket, sensor`,
+      [query.machineId, query.sensor ?? null, query.from, query.to],
+    );
+    return rows.map((r) => ({
+      bucket: new Date(r.bucket),
+      machineId: r.machine_id,
+      sensor: r.sensor,
+      avg: Number(r.avg),
+      min: Number(r.min),
+      max: Number(r.max),
+      count: Number(r.count),
+    }));
+  }
+
+  async count(machineId?: string): Promise<number> {
+    const [row] = await this.dataSource.query(
+      `SELECT count(*)::int AS n FROM readings WHERE $1::text IS NULL OR machine_id = $1`,
+      [machineId ?? null],
+    );
+    return row.n;
+  }
+}

@@ -1,0 +1,5 @@
+import { CreateCoreTables1764547200000 } from './1764547200000-CreateCoreTables';
+import { ReadingsTimeSeries1764547200001 } from './1764547200001-ReadingsTimeSeries';
+
+/** Every migration, in order. Add new ones at the end; never edit one that has landed. */
+export const MIGRATIONS = [CreateCoreTables1764547200000, ReadingsTimeSeries1764547200001];
