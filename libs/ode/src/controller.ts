@@ -114,6 +114,6 @@ export class ConstantStepSize implements StepSizeController {
   }
 
   adapt(state: ControllerState, _errorNorm: number, hAbs: number): ControllerDecision {
-    return { accept: true, hNext: this.stepSize ?? hAbs, state };
+    return { accept: true, hNext: this.stepSize ?? Infinity, state };
   }
 }

@@ -21,10 +21,4 @@ export { Float64Ops } from './backend/float64-ops';
 export { TensorOps } from './backend/tensor-ops';
 export { initTensorBackend, tensorBackend, type TensorBackendOptions } from './backend/tf-backend';
 export { integrate, type IntegrateConfig, type IntegrateResult } from './integrate';
-export {
-  odeint,
-  type OdeintOptions,
-  type OdeSolution,
-  type Float64Field,
-  type TensorField,
-} from './odeint';
+export { odeint, type OdeintOptions, type OdeSolution, type Float64Field, type TensorField } from './odeint';

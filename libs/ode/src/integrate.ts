@@ -75,6 +75,7 @@ export function integrate<A>(cfg: IntegrateConfig<A>): IntegrateResult<A> {
   const tEnd = ts[ts.length - 1];
   const dir = Math.sign(tEnd - ts[0]);
   const stopAtOutputs = !controller.adaptive && controller.stepSize === undefined;
+  const gridStep = !controller.adaptive && cfg.firstStep === undefined ? controller.stepSize : undefined;
   const errorOrder = solver.errorOrder;
   if (controller.adaptive && errorOrder === undefined)
     throw new OdeError(
@@ -136,8 +137,9 @@ export function integrate<A>(cfg: IntegrateConfig<A>): IntegrateResult<A> {
         { t, h: dir * hAbs, step: stats.steps },
       );
     }
-    let tNew = t + dir * hAbs;
-    if (dir * (tNew - stop) > -1e-12 * hAbs) tNew = stop; // clip to the stop; never leave a sliver
+    // Constant steps sit on the grid t0 + k·stepSize (no accumulated round-off); adaptive steps go by hAbs.
+    let tNew = gridStep !== undefined ? ts[0] + dir * gridStep * (stats.accepted + 1) : t + dir * hAbs;
+    if (dir * (tNew - stop) > -1e-9 * hAbs) tNew = stop; // clip to the stop; never leave a sliver
     const h = tNew - t;
     hAbs = Math.abs(h);
     const yCur = y;

@@ -103,7 +103,10 @@ export function resolveParts<Y>(options: OdeintOptions<Y>): { solver: OdeSolver;
 function checkCommon<Y>(options: OdeintOptions<Y>, rtol: number): void {
   checkArgument(Number.isFinite(rtol) && rtol >= 0, `\`rtol\` must be a non-negative number, got ${rtol}`);
   if (options.firstStep !== undefined)
-    checkArgument(options.firstStep !== 0 && Number.isFinite(options.firstStep), '`firstStep` must be non-zero and finite');
+    checkArgument(
+      options.firstStep !== 0 && Number.isFinite(options.firstStep),
+      '`firstStep` must be non-zero and finite',
+    );
   if (options.maxStep !== undefined) checkArgument(options.maxStep > 0, '`maxStep` must be positive');
   if (options.maxSteps !== undefined) checkArgument(options.maxSteps >= 1, '`maxSteps` must be at least 1');
 }
@@ -200,7 +203,15 @@ function odeintFloat64(
     return Float64Array.from(out);
   };
   const r = runIntegration(ops, rhs, y0, ts, options);
-  return { ts: r.ts, ys: r.ys, stats: r.stats, events: r.events, terminated: r.terminated, lastStep: r.lastStep, nextStep: r.nextStep };
+  return {
+    ts: r.ts,
+    ys: r.ys,
+    stats: r.stats,
+    events: r.events,
+    terminated: r.terminated,
+    lastStep: r.lastStep,
+    nextStep: r.nextStep,
+  };
 }
 
 function odeintTensor(
@@ -227,7 +238,15 @@ function odeintTensor(
     const r = runIntegration(ops, rhs, input, ts, options);
     const ys = tf.stack(r.ys);
     r.ys.forEach((y) => y.dispose());
-    return { ts: r.ts, ys, stats: r.stats, events: r.events, terminated: r.terminated, lastStep: r.lastStep, nextStep: r.nextStep };
+    return {
+      ts: r.ts,
+      ys,
+      stats: r.stats,
+      events: r.events,
+      terminated: r.terminated,
+      lastStep: r.lastStep,
+      nextStep: r.nextStep,
+    };
   } finally {
     if (input !== y0) input.dispose();
     ops.release();
