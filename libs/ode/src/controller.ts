@@ -113,7 +113,7 @@ export class ConstantStepSize implements StepSizeController {
     return { prevError: 1, rejected: false };
   }
 
-  adapt(state: ControllerState, _errorNorm: number, hAbs: number): ControllerDecision {
+  adapt(state: ControllerState, _errorNorm: number, _hAbs: number): ControllerDecision {
     return { accept: true, hNext: this.stepSize ?? Infinity, state };
   }
 }
