@@ -1,5 +1,6 @@
 export { Database, dataSourceOptions, type DatabaseCapabilities } from './database';
 export { PersistenceModule } from './persistence.module';
+export { DatabaseHealthIndicator } from './database.health';
 export { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies';
 export * from './entities';
 export * from './repositories';

@@ -7,8 +7,10 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { DatabaseConfig } from '@continuum/config';
+import { TerminusModule } from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { Database } from './database';
+import { DatabaseHealthIndicator } from './database.health';
 import { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies';
 import { DeadLettersRepository, MachinesRepository, ReadingsRepository, TwinStatesRepository } from './repositories';
 
@@ -32,6 +34,7 @@ export class PersistenceModule implements OnModuleInit, OnApplicationShutdown {
   static forRoot(config: DatabaseConfig): DynamicModule {
     return {
       module: PersistenceModule,
+      imports: [TerminusModule],
       providers: [
         { provide: DATABASE_CONFIG, useValue: config },
         { provide: Database, useFactory: () => Database.open(config) },

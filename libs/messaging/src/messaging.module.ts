@@ -1,0 +1,78 @@
+import { Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ClientsModule, Transport, type MqttOptions } from '@nestjs/microservices';
+import { randomBytes } from 'node:crypto';
+import { BrokerHealthIndicator } from './broker.health';
+import { EventBus, EVENT_BUS_CLIENT } from './event-bus';
+import { MqttConnection } from './mqtt-connection';
+
+/** Where this process's broker is, and who it is. */
+export interface MessagingOptions {
+  url: string;
+  /** Role of the process (platform, ingestion, ...), part of its client ids. */
+  role: string;
+  clientIdPrefix?: string;
+  username?: string;
+  password?: string;
+}
+
+/** A fresh MQTT client id: prefix, role, purpose and a random suffix (client ids must be unique). */
+export function clientId(options: MessagingOptions, purpose: string): string {
+  return `${options.clientIdPrefix ?? 'continuum'}-${options.role}-${purpose}-${randomBytes(4).toString('hex')}`;
+}
+
+/** `@nestjs/microservices` MQTT options for the internal event transport, client and server side. */
+export function eventTransportOptions(options: MessagingOptions, purpose: 'events-out' | 'events-in'): MqttOptions {
+  return {
+    transport: Transport.MQTT,
+    options: {
+      url: options.url,
+      clientId: clientId(options, purpose),
+      username: options.username,
+      password: options.password,
+      subscribeOptions: { qos: 1 },
+      reconnectPeriod: 1000,
+    },
+  };
+}
+
+/**
+ * MQTT for a Continuum process: one {@link MqttConnection} for device-facing topics, the typed
+ * {@link EventBus} for internal events, and the broker health indicator.
+ */
+@Module({})
+export class MessagingModule implements OnApplicationShutdown {
+  private readonly logger = new Logger('Messaging');
+
+  constructor(private readonly connection: MqttConnection) {}
+
+  static forRoot(options: MessagingOptions): DynamicModule {
+    return {
+      module: MessagingModule,
+      imports: [
+        TerminusModule,
+        ClientsModule.register([{ name: EVENT_BUS_CLIENT, ...eventTransportOptions(options, 'events-out') }]),
+      ],
+      providers: [
+        {
+          provide: MqttConnection,
+          useFactory: () =>
+            MqttConnection.open({
+              url: options.url,
+              clientId: clientId(options, 'main'),
+              username: options.username,
+              password: options.password,
+            }),
+        },
+        EventBus,
+        BrokerHealthIndicator,
+      ],
+      exports: [MqttConnection, EventBus, BrokerHealthIndicator],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection.close();
+    this.logger.log('MQTT connection closed');
+  }
+}

@@ -1,0 +1,109 @@
+import { Logger } from '@nestjs/common';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type ISubscriptionGrant, type MqttClient } from 'mqtt';
+
+export interface MqttConnectionOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  /** false keeps the session (and QoS 1 messages queued for it) across reconnects. */
+  clean?: boolean;
+  protocolVersion?: 4 | 5;
+  /** First reconnect delay; doubled on each failure up to `maxReconnectMs`. */
+  minReconnectMs?: number;
+  maxReconnectMs?: number;
+  /** How long `open` waits for the first connection. */
+  connectTimeoutMs?: number;
+  /** Take over acknowledgement of received QoS 1 messages (see mqtt.js `customHandleAcks`). */
+  customHandleAcks?: IClientOptions['customHandleAcks'];
+}
+
+/**
+ * An MQTT client (mqtt.js) that survives broker loss: it reconnects with exponential backoff,
+ * keeps QoS 1 publishes made while offline in its outgoing store and sends them on reconnect,
+ * and reports whether it is connected (for health checks).
+ */
+export class MqttConnection {
+  private readonly logger: Logger;
+  private reconnectMs: number;
+
+  private constructor(
+    readonly client: MqttClient,
+    private readonly options: MqttConnectionOptions,
+  ) {
+    this.logger = new Logger(`Mqtt:${options.clientId}`);
+    this.reconnectMs = options.minReconnectMs ?? 500;
+    client.on('connect', () => {
+      this.reconnectMs = options.minReconnectMs ?? 500;
+      client.options.reconnectPeriod = this.reconnectMs;
+    });
+    client.on('close', () => {
+      // Exponential backoff: mqtt.js reads reconnectPeriod before scheduling each attempt.
+      this.reconnectMs = Math.min(this.reconnectMs * 2, options.maxReconnectMs ?? 30_000);
+      client.options.reconnectPeriod = this.reconnectMs;
+    });
+    client.on('offline', () => this.logger.warn(`broker ${redact(options.url)} unreachable; reconnecting`));
+    client.on('reconnect', () => this.logger.debug(`reconnecting in ${this.reconnectMs} ms`));
+    client.on('error', (err) => this.logger.warn(`MQTT error: ${err.message}`));
+  }
+
+  /** Connects; resolves once connected, rejects with a clear message if that takes too long. */
+  static async open(options: MqttConnectionOptions): Promise<MqttConnection> {
+    const client = mqtt.connect(options.url, {
+      clientId: options.clientId,
+      username: options.username,
+      password: options.password,
+      clean: options.clean ?? true,
+      protocolVersion: options.protocolVersion ?? 4,
+      reconnectPeriod: options.minReconnectMs ?? 500,
+      connectTimeout: 10_000,
+      queueQoSZero: false,
+      customHandleAcks: options.customHandleAcks,
+    });
+    const connection = new MqttConnection(client, options);
+    const timeoutMs = options.connectTimeoutMs ?? 15_000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        reject(new Error(`could not connect to the MQTT broker at ${redact(options.url)} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return connection;
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** Publishes (QoS 1 by default); resolves when the broker acknowledged it. */
+  async publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = { qos: 1 }): Promise<void> {
+    await this.client.publishAsync(topic, payload, options);
+  }
+
+  async subscribe(filter: string | string[], qos: 0 | 1 = 1): Promise<ISubscriptionGrant[]> {
+    const grants = await this.client.subscribeAsync(filter, { qos });
+    const refused = grants.filter((g) => g.qos === 128);
+    if (refused.length)
+      throw new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`);
+    return grants;
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}
+
+/** The URL without its password, for logs. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
