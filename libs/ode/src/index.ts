@@ -22,3 +22,4 @@ export { TensorOps } from './backend/tensor-ops';
 export { initTensorBackend, tensorBackend, type TensorBackendOptions } from './backend/tf-backend';
 export { integrate, type IntegrateConfig, type IntegrateResult } from './integrate';
 export { odeint, type OdeintOptions, type OdeSolution, type Float64Field, type TensorField } from './odeint';
+export { odeintIntervals, type BatchTimeField, type IntervalsOptions, type IntervalsResult } from './intervals';

@@ -54,9 +54,10 @@ const minStepAt = (t: number): number => 10 * Math.max(Math.abs(t) * Number.EPSI
 export function integrate<A>(cfg: IntegrateConfig<A>): IntegrateResult<A> {
   const { ops, solver, controller, ts } = cfg;
   const stats = emptyStats(solver.errorOrder !== undefined);
+  // Each evaluation runs in its own memory scope: temporaries of the field are released at once.
   const rhs: Rhs<A> = (t, y) => {
     stats.nfe++;
-    return cfg.rhs(t, y);
+    return ops.scope(() => cfg.rhs(t, y));
   };
   const y0 = cfg.y0;
   const ys: A[] = [ops.clone(y0)];
@@ -102,7 +103,7 @@ export function integrate<A>(cfg: IntegrateConfig<A>): IntegrateResult<A> {
   let state = out.controllerState;
 
   const events = cfg.events ?? [];
-  let g0 = events.map((ev) => ev.fn(t, y));
+  let g0 = events.map((ev) => ops.scope(() => ev.fn(t, y)));
   let outIdx = 1;
   let lastRejectNonFinite = false;
 
@@ -191,7 +192,7 @@ export function integrate<A>(cfg: IntegrateConfig<A>): IntegrateResult<A> {
     // Events: sign changes of g between the ends of the step, located on the dense output.
     let tLimit = tNew;
     if (events.length > 0) {
-      const g1 = events.map((ev) => ev.fn(tNew, step.y1));
+      const g1 = events.map((ev) => ops.scope(() => ev.fn(tNew, step.y1)));
       const found: { index: number; t: number }[] = [];
       events.forEach((ev, i) => {
         if (!crosses(g0[i], g1[i], ev.direction ?? 0)) return;
