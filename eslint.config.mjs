@@ -15,7 +15,11 @@ export default tseslint.config(
       // Apps never import each other, and nobody deep-imports a library: use @continuum/<lib>.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/libs/*/src/**', '@continuum/*/src/**'], message: 'Import @continuum/<lib> instead.' }] },
+        {
+          patterns: [
+            { group: ['**/libs/*/src/**', '@continuum/*/src/**'], message: 'Import @continuum/<lib> instead.' },
+          ],
+        },
       ],
     },
   },

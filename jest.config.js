@@ -12,7 +12,9 @@ module.exports = {
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test', '<rootDir>/migrations'],
   testRegex: '\\.(spec|integration-spec|e2e-spec)\\.ts$',
   transform: { '^.+\\.ts$': ['@swc/jest', { ...swcrc, swcrc: false }] },
-  moduleNameMapper: { '^@continuum/(config|contracts|messaging|neural|ode|persistence)$': '<rootDir>/libs/$1/src/index.ts' },
+  moduleNameMapper: {
+    '^@continuum/(config|contracts|messaging|neural|ode|persistence|runtime)$': '<rootDir>/libs/$1/src/index.ts',
+  },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60_000,
   // PGlite and TensorFlow.js are memory-hungry; two workers fit a 2-core machine.

@@ -32,7 +32,17 @@ rmSync(join(root, 'dist'), { recursive: true, force: true });
 const swc = join(root, 'node_modules', '.bin', 'swc');
 const result = spawnSync(
   swc,
-  [...sources, '-d', 'dist', '--config-file', '.swcrc', '--ignore', '**/*.spec.ts,**/*.integration-spec.ts', '--copy-files', '--quiet'],
+  [
+    ...sources,
+    '-d',
+    'dist',
+    '--config-file',
+    '.swcrc',
+    '--ignore',
+    '**/*.spec.ts,**/*.integration-spec.ts',
+    '--copy-files',
+    '--quiet',
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 if (result.status !== 0) {

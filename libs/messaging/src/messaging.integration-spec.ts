@@ -70,7 +70,10 @@ describe.each(brokerModes)('messaging (%s broker)', (mode) => {
     await listener.startAllMicroservices();
     await listener.init();
 
-    const emitter = await Test.createTestingModule({ imports: [MessagingModule.forRoot(options)] }).compile();
+    const connection = await MqttConnection.open({ url, clientId: `main-${unique()}` });
+    const emitter = await Test.createTestingModule({
+      imports: [MessagingModule.forRoot(options, connection)],
+    }).compile();
     await emitter.init();
     try {
       const event: ReadingsStoredEvent = {
@@ -83,6 +86,7 @@ describe.each(brokerModes)('messaging (%s broker)', (mode) => {
     } finally {
       await emitter.close();
       await listener.close();
+      await connection.close();
     }
   });
 });

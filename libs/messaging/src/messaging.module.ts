@@ -1,4 +1,4 @@
-import { Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ClientsModule, Transport, type MqttOptions } from '@nestjs/microservices';
 import { randomBytes } from 'node:crypto';
@@ -37,42 +37,21 @@ export function eventTransportOptions(options: MessagingOptions, purpose: 'event
 }
 
 /**
- * MQTT for a Continuum process: one {@link MqttConnection} for device-facing topics, the typed
- * {@link EventBus} for internal events, and the broker health indicator.
+ * MQTT for a Continuum process: its {@link MqttConnection} for device-facing topics (opened by
+ * the process before Nest starts, closed by it after Nest stops), the typed {@link EventBus} for
+ * internal events, and the broker health indicator.
  */
 @Module({})
-export class MessagingModule implements OnApplicationShutdown {
-  private readonly logger = new Logger('Messaging');
-
-  constructor(private readonly connection: MqttConnection) {}
-
-  static forRoot(options: MessagingOptions): DynamicModule {
+export class MessagingModule {
+  static forRoot(options: MessagingOptions, connection: MqttConnection): DynamicModule {
     return {
       module: MessagingModule,
       imports: [
         TerminusModule,
         ClientsModule.register([{ name: EVENT_BUS_CLIENT, ...eventTransportOptions(options, 'events-out') }]),
       ],
-      providers: [
-        {
-          provide: MqttConnection,
-          useFactory: () =>
-            MqttConnection.open({
-              url: options.url,
-              clientId: clientId(options, 'main'),
-              username: options.username,
-              password: options.password,
-            }),
-        },
-        EventBus,
-        BrokerHealthIndicator,
-      ],
+      providers: [{ provide: MqttConnection, useValue: connection }, EventBus, BrokerHealthIndicator],
       exports: [MqttConnection, EventBus, BrokerHealthIndicator],
     };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.connection.close();
-    this.logger.log('MQTT connection closed');
   }
 }

@@ -26,6 +26,7 @@ export interface MqttConnectionOptions {
 export class MqttConnection {
   private readonly logger: Logger;
   private reconnectMs: number;
+  private everConnected = false;
 
   private constructor(
     readonly client: MqttClient,
@@ -34,6 +35,8 @@ export class MqttConnection {
     this.logger = new Logger(`Mqtt:${options.clientId}`);
     this.reconnectMs = options.minReconnectMs ?? 500;
     client.on('connect', () => {
+      if (this.everConnected) this.logger.log(`reconnected to ${redact(options.url)}`);
+      this.everConnected = true;
       this.reconnectMs = options.minReconnectMs ?? 500;
       client.options.reconnectPeriod = this.reconnectMs;
     });
@@ -42,9 +45,12 @@ export class MqttConnection {
       this.reconnectMs = Math.min(this.reconnectMs * 2, options.maxReconnectMs ?? 30_000);
       client.options.reconnectPeriod = this.reconnectMs;
     });
-    client.on('offline', () => this.logger.warn(`broker ${redact(options.url)} unreachable; reconnecting`));
-    client.on('reconnect', () => this.logger.debug(`reconnecting in ${this.reconnectMs} ms`));
-    client.on('error', (err) => this.logger.warn(`MQTT error: ${err.message}`));
+    // Before the first connection `open` reports failure itself; after it, outages are warnings.
+    client.on(
+      'offline',
+      () => this.everConnected && this.logger.warn(`broker ${redact(options.url)} unreachable; reconnecting`),
+    );
+    client.on('error', (err) => this.everConnected && this.logger.warn(`MQTT error: ${err.message}`));
   }
 
   /** Connects; resolves once connected, rejects with a clear message if that takes too long. */

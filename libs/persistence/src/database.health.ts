@@ -16,7 +16,9 @@ export class DatabaseHealthIndicator {
     try {
       await Promise.race([
         this.db.dataSource.query('SELECT 1'),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+        ),
       ]);
       return session.up({ mode: this.db.capabilities.mode, timescaledb: this.db.capabilities.timescaledb });
     } catch (err) {

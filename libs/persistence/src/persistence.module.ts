@@ -16,10 +16,13 @@ import { DeadLettersRepository, MachinesRepository, ReadingsRepository, TwinStat
 
 export const DATABASE_CONFIG = Symbol('DATABASE_CONFIG');
 
+const REPOSITORIES = [ReadingsRepository, MachinesRepository, DeadLettersRepository, TwinStatesRepository];
+
 /**
- * Owns the process's database: opens it (embedded PGlite+TimescaleDB or external PostgreSQL),
- * migrates, applies the readings policies, runs TimescaleDB jobs in embedded mode, and closes it
- * last on shutdown so that no write is lost.
+ * Provides an open {@link Database} (opened and migrated by the process before Nest starts, so
+ * that a connection failure is a clear one-line error) with its repositories, applies the
+ * readings policies, and runs TimescaleDB jobs in embedded mode. The process that opened the
+ * database closes it, after every module has shut down, so that no write is lost.
  */
 @Module({})
 export class PersistenceModule implements OnModuleInit, OnApplicationShutdown {
@@ -31,43 +34,22 @@ export class PersistenceModule implements OnModuleInit, OnApplicationShutdown {
     @Inject(DATABASE_CONFIG) private readonly config: DatabaseConfig,
   ) {}
 
-  static forRoot(config: DatabaseConfig): DynamicModule {
+  static forRoot(db: Database, config: DatabaseConfig): DynamicModule {
     return {
       module: PersistenceModule,
       imports: [TerminusModule],
       providers: [
         { provide: DATABASE_CONFIG, useValue: config },
-        { provide: Database, useFactory: () => Database.open(config) },
+        { provide: Database, useValue: db },
         { provide: DataSource, useFactory: (db: Database) => db.dataSource, inject: [Database] },
-        {
-          provide: ReadingsRepository,
-          useFactory: (ds: DataSource) => new ReadingsRepository(ds),
+        ...REPOSITORIES.map((Repo) => ({
+          provide: Repo,
+          useFactory: (ds: DataSource) => new Repo(ds),
           inject: [DataSource],
-        },
-        {
-          provide: MachinesRepository,
-          useFactory: (ds: DataSource) => new MachinesRepository(ds),
-          inject: [DataSource],
-        },
-        {
-          provide: DeadLettersRepository,
-          useFactory: (ds: DataSource) => new DeadLettersRepository(ds),
-          inject: [DataSource],
-        },
-        {
-          provide: TwinStatesRepository,
-          useFactory: (ds: DataSource) => new TwinStatesRepository(ds),
-          inject: [DataSource],
-        },
+        })),
+        DatabaseHealthIndicator,
       ],
-      exports: [
-        Database,
-        DataSource,
-        ReadingsRepository,
-        MachinesRepository,
-        DeadLettersRepository,
-        TwinStatesRepository,
-      ],
+      exports: [Database, DataSource, DatabaseHealthIndicator, ...REPOSITORIES],
     };
   }
 
@@ -91,9 +73,7 @@ export class PersistenceModule implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     clearInterval(this.jobsTimer);
-    await this.db.close();
-    this.logger.log('database closed');
   }
 }

@@ -1,0 +1,17 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { Infrastructure } from '@continuum/runtime';
+import { ApiModule } from '../../api/src/api.module';
+
+/**
+ * Every app of Continuum in one process, on one shared infrastructure (embedded defaults:
+ * PGlite+TimescaleDB and the aedes broker). The same modules the standalone apps run, composed.
+ */
+@Module({})
+export class PlatformModule {
+  static register(infra: Infrastructure): DynamicModule {
+    return {
+      module: PlatformModule,
+      imports: [infra.modules.config, ApiModule.register(infra)],
+    };
+  }
+}

@@ -1,0 +1,2 @@
+export { openInfrastructure, type Infrastructure } from './infrastructure';
+export { startProcess, main, type ProcessSpec, type RunningProcess } from './bootstrap';
