@@ -23,3 +23,17 @@ export { initTensorBackend, tensorBackend, type TensorBackendOptions } from './b
 export { integrate, type IntegrateConfig, type IntegrateResult } from './integrate';
 export { odeint, type OdeintOptions, type OdeSolution, type Float64Field, type TensorField } from './odeint';
 export { odeintIntervals, type BatchTimeField, type IntervalsOptions, type IntervalsResult } from './intervals';
+export {
+  odeintAdjoint,
+  type OdeintAdjointOptions,
+  type AdjointSolution,
+  type AdjointStats,
+} from './adjoint/odeint-adjoint';
+export {
+  BacksolveAdjoint,
+  CheckpointAdjoint,
+  type AdjointStrategy,
+  type ForwardPass,
+  type Checkpoint,
+} from './adjoint/strategies';
+export type { AdjointNorm } from './adjoint/augmented-ops';

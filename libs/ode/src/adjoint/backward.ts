@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs';
+import { OdeError } from '../errors';
+import { runIntegration, type OdeintOptions, type TensorField } from '../odeint';
+import type { Rhs } from '../solver';
+import type { SolverStats } from '../stats';
+import { AugmentedOps, type AdjointNorm } from './augmented-ops';
+import type { Checkpoint } from './strategies';
+import { vjp } from './vjp';
+
+/** Settings of the backward (adjoint) solve. */
+export interface BackwardConfig {
+  /** Method, step options of the backward solve (passed to the same method-by-name path as `odeint`). */
+  solve: OdeintOptions<tf.Tensor[]>;
+  rtol: number;
+  atol: number | ArrayLike<number>;
+  norm: AdjointNorm;
+  gradTimes: boolean;
+}
+
+/** Inputs of {@link adjointBackward}. */
+export interface BackwardInputs {
+  f: TensorField;
+  ts: readonly number[];
+  /** Forward states at `ts`, [T, ...shape]. */
+  ys: tf.Tensor;
+  checkpoints: readonly Checkpoint[];
+  /** Incoming gradient dL/dys, [T, ...shape]. */
+  dys: tf.Tensor;
+  params: readonly tf.Tensor[];
+  /** Counters of the backward solve, accumulated in place. */
+  stats: SolverStats;
+}
+
+/** Gradients produced by {@link adjointBackward} (tensors owned by the caller). */
+export interface BackwardResult {
+  y0: tf.Tensor;
+  params: tf.Tensor[];
+  /** dL/dts, [T] (zeros unless `gradTimes`). */
+  ts: tf.Tensor;
+}
+
+/**
+ * The augmented adjoint dynamics (Pontryagin; Chen et al. 2018, Appendix B), in forward time:
+ *
+ *   dz/dt = f(t, z),   da/dt = −aᵀ ∂f/∂z,   da_θ/dt = −aᵀ ∂f/∂θ,
+ *
+ * integrated backwards. One TensorFlow.js gradient computation with cotangent −a yields f and both
+ * vector–Jacobian products from a single evaluation of f.
+ */
+function augmentedRhs(f: TensorField, params: readonly tf.Tensor[], counter: { nfe: number }): Rhs<tf.Tensor[]> {
+  return (t, s) => {
+    const z = s[0];
+    const a = s[1];
+    const tt = tf.scalar(t);
+    const { value, grads } = vjp(() => f(tt, z), [z, ...params], tf.neg(a));
+    if (!tf.util.arraysEqual(value.shape, z.shape))
+      throw new OdeError(
+        'bad_arguments',
+        `Shape mismatch: the vector field returned shape [${value.shape}] for a state of shape [${z.shape}]`,
+      );
+    counter.nfe++;
+    // A field returning its input unchanged would alias z; the loop disposes stages independently.
+    return [value === z ? tf.clone(value) : value, ...grads];
+  };
+}
+
+function accumulate(into: SolverStats, s: SolverStats): void {
+  into.nfe += s.nfe;
+  into.steps += s.steps;
+  into.accepted += s.accepted;
+  into.rejected += s.rejected;
+  into.njev += s.njev;
+  into.nlu += s.nlu;
+  if (!Number.isNaN(s.errorEstimate)) into.errorEstimate = Math.max(into.errorEstimate, s.errorEstimate);
+}
+
+/** ⟨u, f(t, y)⟩ summed over every entry, as a scalar tensor. */
+function dotField(f: TensorField, t: number, y: tf.Tensor, u: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.sum(tf.mul(f(tf.scalar(t), y), u)));
+}
+
+/**
+ * Backward pass of the adjoint method (as torchdiffeq's `odeint_adjoint`): starting from the last
+ * output time with a = dL/dy(t_N) and a_θ = 0, integrates [z, a, a_θ] backwards to each earlier
+ * restart point; at a checkpoint or output time z is reset to the stored forward state, and at an
+ * output time t_i the incoming gradient dL/dy(t_i) is added to a. At t_0, a is dL/dy0 and a_θ is
+ * dL/dθ. Memory: the current augmented state and one step's stages, whatever the number of steps.
+ *
+ * Time gradients need no extra channel: y(t_i) moves with t_i at rate f, so dL/dt_i (i ≥ 1) is
+ * ⟨dL/dy(t_i), f(t_i, y_i)⟩, and by the flow identity ∂Φ(t; t_0, y_0)/∂t_0 = −∂Φ/∂y_0 · f(t_0, y_0),
+ * dL/dt_0 = −⟨a(t_0), f(t_0, y_0)⟩ with a(t_0) before adding dL/dy(t_0). This equals torchdiffeq's
+ * integrated a_t channel and costs one evaluation of f per output time.
+ */
+export function adjointBackward(inp: BackwardInputs, cfg: BackwardConfig): BackwardResult {
+  const { f, ts, params, stats } = inp;
+  const T = ts.length;
+  const ys = tf.unstack(inp.ys);
+  const dys = tf.unstack(inp.dys);
+  const timeGrads = new Float32Array(T);
+  const shape = ys[0].shape;
+  const ops = new AugmentedOps(shape, { batchedChannels: 2, rtol: cfg.rtol, atol: cfg.atol, norm: cfg.norm });
+  const counter = { nfe: 0 };
+  const rhs = augmentedRhs(f, params, counter);
+
+  // Restart points in backward order: output times (with their index) and checkpoints.
+  type Stop = { t: number; y: tf.Tensor; out: number };
+  const stops: Stop[] = ts.map((t, i) => ({ t, y: ys[i], out: i }));
+  for (const c of inp.checkpoints) stops.push({ t: c.t, y: c.y, out: -1 });
+  const dir = T > 1 ? Math.sign(ts[T - 1] - ts[0]) : 1;
+  stops.sort((p, q) => dir * (q.t - p.t));
+
+  let a: tf.Tensor = tf.clone(dys[T - 1]);
+  let aParams: tf.Tensor[] = params.map((p) => tf.zerosLike(p));
+  let firstStep: number | undefined = cfg.solve.firstStep;
+  try {
+    if (cfg.gradTimes && T > 1) {
+      timeGrads[T - 1] = dotField(f, ts[T - 1], ys[T - 1], dys[T - 1]).dataSync()[0];
+      counter.nfe++;
+    }
+    for (let k = 0; k + 1 < stops.length; k++) {
+      const from = stops[k];
+      const to = stops[k + 1];
+      if (to.t === from.t) continue;
+      const r = runIntegration(ops, rhs, [from.y, a, ...aParams], [from.t, to.t], { ...cfg.solve, firstStep });
+      accumulate(stats, { ...r.stats, nfe: 0 });
+      ops.dispose(r.ys[0]);
+      const [zEnd, aEnd, ...pEnd] = r.ys[1];
+      zEnd.dispose(); // replaced by the stored forward state
+      a.dispose();
+      aParams.forEach((p) => p.dispose());
+      a = aEnd;
+      aParams = pEnd;
+      if (r.nextStep !== 0) firstStep = Math.abs(r.nextStep);
+      if (to.out >= 0) {
+        const i = to.out;
+        if (cfg.gradTimes && i > 0) timeGrads[i] = dotField(f, ts[i], ys[i], dys[i]).dataSync()[0];
+        if (cfg.gradTimes && i === 0) timeGrads[0] = -dotField(f, ts[0], ys[0], a).dataSync()[0];
+        if (cfg.gradTimes) counter.nfe++;
+        const next = tf.add(a, dys[i]);
+        a.dispose();
+        a = next;
+      }
+    }
+    return { y0: a, params: aParams, ts: tf.tensor1d(timeGrads) };
+  } catch (e) {
+    a.dispose();
+    aParams.forEach((p) => p.dispose());
+    throw e;
+  } finally {
+    stats.nfe += counter.nfe;
+    ys.forEach((y) => y.dispose());
+    dys.forEach((d) => d.dispose());
+    ops.release();
+  }
+}
