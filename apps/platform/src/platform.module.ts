@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Infrastructure } from '@continuum/runtime';
 import { ApiModule } from '../../api/src/api.module';
+import { IngestionModule } from '../../ingestion/src/ingestion.module';
 
 /**
  * Every app of Continuum in one process, on one shared infrastructure (embedded defaults:
@@ -11,7 +12,7 @@ export class PlatformModule {
   static register(infra: Infrastructure): DynamicModule {
     return {
       module: PlatformModule,
-      imports: [infra.modules.config, ApiModule.register(infra)],
+      imports: [infra.modules.config, ApiModule.register(infra), IngestionModule.register(infra)],
     };
   }
 }

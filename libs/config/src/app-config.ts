@@ -1,11 +1,34 @@
+import { hostname } from 'node:os';
 import { envSchema, type Env } from './config.schema';
 
 /** The validated, typed configuration of a Continuum process. */
 export interface AppConfig {
   http: { port: number; host: string };
+  api: { adminToken?: string; rateLimitPerMinute: number };
   log: { level: Env['LOG_LEVEL'] };
   database: DatabaseConfig;
   mqtt: MqttConfig;
+  ingestion: IngestionConfig;
+}
+
+/** apps/ingestion: subscription, batching, limits and validation (the INGESTION_* variables). */
+export interface IngestionConfig {
+  /** Fixed per instance, so that the persistent session survives restarts. */
+  instance: string;
+  sharedSubscription: 'auto' | 'on' | 'off';
+  shareGroup: string;
+  batchMaxRows: number;
+  batchMaxMs: number;
+  queueMaxRows: number;
+  writers: number;
+  maxPayloadBytes: number;
+  deadLetterPayloadBytes: number;
+  maxFutureMs: number;
+  /** 0: no lower bound. */
+  maxAgeMs: number;
+  requireRegistered: boolean;
+  retryMinMs: number;
+  retryMaxMs: number;
 }
 
 export type DatabaseConfig =
@@ -55,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const mqttCommon: MqttCommon = { username: e.MQTT_USERNAME, password: e.MQTT_PASSWORD, clientId: e.MQTT_CLIENT_ID };
   return {
     http: { port: e.PORT, host: e.HOST },
+    api: { adminToken: e.CONTINUUM_ADMIN_TOKEN, rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE },
     log: { level: e.LOG_LEVEL },
     database: e.DATABASE_URL
       ? { mode: 'external', url: e.DATABASE_URL, ...dbCommon }
@@ -62,5 +86,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mqtt: e.MQTT_URL
       ? { mode: 'external', url: e.MQTT_URL, ...mqttCommon }
       : { mode: 'embedded', port: e.MQTT_PORT, ...mqttCommon },
+    ingestion: {
+      instance:
+        e.INGESTION_INSTANCE ??
+        (hostname()
+          .replace(/[^A-Za-z0-9_.-]/g, '-')
+          .slice(0, 64) ||
+          'default'),
+      sharedSubscription:
+        e.INGESTION_SHARED_SUBSCRIPTION === 'auto' ? 'auto' : e.INGESTION_SHARED_SUBSCRIPTION === 'true' ? 'on' : 'off',
+      shareGroup: e.INGESTION_SHARE_GROUP,
+      batchMaxRows: e.INGESTION_BATCH_MAX_ROWS,
+      batchMaxMs: e.INGESTION_BATCH_MAX_MS,
+      queueMaxRows: Math.max(e.INGESTION_QUEUE_MAX_ROWS, e.INGESTION_BATCH_MAX_ROWS),
+      writers: e.INGESTION_WRITERS,
+      maxPayloadBytes: e.INGESTION_MAX_PAYLOAD_BYTES,
+      deadLetterPayloadBytes: e.INGESTION_DEAD_LETTER_PAYLOAD_BYTES,
+      maxFutureMs: e.INGESTION_MAX_FUTURE_MS,
+      maxAgeMs: e.INGESTION_MAX_AGE_DAYS * 86_400_000,
+      requireRegistered: e.INGESTION_REQUIRE_REGISTERED,
+      retryMinMs: e.INGESTION_RETRY_MIN_MS,
+      retryMaxMs: Math.max(e.INGESTION_RETRY_MAX_MS, e.INGESTION_RETRY_MIN_MS),
+    },
   };
 }

@@ -72,6 +72,53 @@ export const envSchema = z.object({
   MQTT_PASSWORD: z.string().optional(),
   /** Client id prefix; each process appends its role and a random suffix. */
   MQTT_CLIENT_ID: z.string().min(1).default('continuum'),
+
+  /**
+   * Token of the first admin API key. Unset: on first start (no admin key yet) one is generated and
+   * printed once in the log.
+   */
+  CONTINUUM_ADMIN_TOKEN: z.string().min(16, 'CONTINUUM_ADMIN_TOKEN must be at least 16 characters').optional(),
+  /** Requests per minute per client on the REST API before 429. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+
+  /**
+   * Name of this ingestion instance, part of its fixed MQTT client id (`<MQTT_CLIENT_ID>-ingestion-<name>`),
+   * so that a restarted instance resumes its persistent session. Unique per instance. Default: the host name.
+   */
+  INGESTION_INSTANCE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 _ . -')
+    .optional(),
+  /** Shared subscription (`$share/<group>/...`): `auto` uses one with an external broker only (aedes has none). */
+  INGESTION_SHARED_SUBSCRIPTION: z
+    .enum(['auto', 'true', 'false'], { message: 'expected auto, true or false' })
+    .default('auto'),
+  /** Group name of the shared subscription: instances in one group split the device topics between them. */
+  INGESTION_SHARE_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 of A-Z a-z 0-9 _ . -')
+    .default('ingestion'),
+  /** Write a batch once it holds this many readings... */
+  INGESTION_BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(5000),
+  /** ...or once its oldest message has waited this long (milliseconds). */
+  INGESTION_BATCH_MAX_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Readings held in memory (received, not yet committed); above it ingestion stops reading from the broker. */
+  INGESTION_QUEUE_MAX_ROWS: z.coerce.number().int().min(1000).default(100_000),
+  /** Batches written at the same time (each in its own transaction and connection). */
+  INGESTION_WRITERS: z.coerce.number().int().min(1).max(8).default(2),
+  /** Messages larger than this are dead-lettered as `payload-too-large`. */
+  INGESTION_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(256).default(1_048_576),
+  /** Dead letters keep at most this many bytes of the payload. */
+  INGESTION_DEAD_LETTER_PAYLOAD_BYTES: z.coerce.number().int().min(0).default(4096),
+  /** Readings stamped further in the future than this (ms) are dead-lettered as `timestamp-out-of-window`. */
+  INGESTION_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(300_000),
+  /** Readings older than this many days are dead-lettered as `timestamp-out-of-window`; 0 accepts any age. */
+  INGESTION_MAX_AGE_DAYS: z.coerce.number().min(0).default(365),
+  /** Refuse telemetry of machines nobody registered (`unknown-machine`); false registers them on first sight. */
+  INGESTION_REQUIRE_REGISTERED: bool(false),
+  /** First retry delay after a failed batch write; doubled on each failure up to INGESTION_RETRY_MAX_MS. */
+  INGESTION_RETRY_MIN_MS: z.coerce.number().int().min(1).default(100),
+  INGESTION_RETRY_MAX_MS: z.coerce.number().int().min(1).default(5000),
 });
 
 export type Env = z.infer<typeof envSchema>;

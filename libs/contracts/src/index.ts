@@ -1,3 +1,4 @@
 export * from './topics';
 export * from './telemetry.schema';
 export * from './messages.schema';
+export * from './ingestion.schema';

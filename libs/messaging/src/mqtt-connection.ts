@@ -16,6 +16,13 @@ export interface MqttConnectionOptions {
   connectTimeoutMs?: number;
   /** Take over acknowledgement of received QoS 1 messages (see mqtt.js `customHandleAcks`). */
   customHandleAcks?: IClientOptions['customHandleAcks'];
+  /**
+   * Replaces mqtt.js's `handleMessage` hook before the client connects, so that even messages a
+   * persistent session delivers right after CONNACK go through it. mqtt.js reads no further
+   * packet until its callback is called (backpressure); for QoS 1 it sends PUBACK when the
+   * callback is called without an error.
+   */
+  handleMessage?: MqttClient['handleMessage'];
 }
 
 /**
@@ -66,6 +73,7 @@ export class MqttConnection {
       queueQoSZero: false,
       customHandleAcks: options.customHandleAcks,
     });
+    if (options.handleMessage) client.handleMessage = options.handleMessage;
     const connection = new MqttConnection(client, options);
     const timeoutMs = options.connectTimeoutMs ?? 15_000;
     await new Promise<void>((resolve, reject) => {

@@ -12,11 +12,23 @@ import { DataSource } from 'typeorm';
 import { Database } from './database';
 import { DatabaseHealthIndicator } from './database.health';
 import { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies';
-import { DeadLettersRepository, MachinesRepository, ReadingsRepository, TwinStatesRepository } from './repositories';
+import {
+  DeadLettersRepository,
+  MachineEventsRepository,
+  MachinesRepository,
+  ReadingsRepository,
+  TwinStatesRepository,
+} from './repositories';
 
 export const DATABASE_CONFIG = Symbol('DATABASE_CONFIG');
 
-const REPOSITORIES = [ReadingsRepository, MachinesRepository, DeadLettersRepository, TwinStatesRepository];
+const REPOSITORIES = [
+  ReadingsRepository,
+  MachinesRepository,
+  DeadLettersRepository,
+  TwinStatesRepository,
+  MachineEventsRepository,
+];
 
 /**
  * Provides an open {@link Database} (opened and migrated by the process before Nest starts, so

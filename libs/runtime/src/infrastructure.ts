@@ -1,4 +1,5 @@
 import type { DynamicModule } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import { ConfigModule, type AppConfig } from '@continuum/config';
 import { EmbeddedBroker, MessagingModule, MqttConnection, clientId, type MessagingOptions } from '@continuum/messaging';
 import { Database, PersistenceModule } from '@continuum/persistence';
@@ -15,6 +16,8 @@ export interface Infrastructure {
   broker: EmbeddedBroker | null;
   messaging: MessagingOptions;
   mqtt: MqttConnection;
+  /** The process's Prometheus registry: apps register their metrics here, the api serves it on /metrics. */
+  metrics: Registry;
   modules: { config: DynamicModule; persistence: DynamicModule; messaging: DynamicModule };
   /** Closes the MQTT connection, the database (flushing the embedded one) and the broker. */
   close(): Promise<void>;
@@ -53,6 +56,7 @@ export async function openInfrastructure(config: AppConfig, role: string): Promi
       broker,
       messaging,
       mqtt,
+      metrics: new Registry(),
       modules: {
         config: ConfigModule.forRoot(config),
         persistence: PersistenceModule.forRoot(database, config.database),

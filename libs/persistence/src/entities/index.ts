@@ -1,6 +1,7 @@
 import { AlertEntity } from './alert.entity';
 import { DeadLetterEntity } from './dead-letter.entity';
 import { MachineEntity } from './machine.entity';
+import { MachineEventEntity } from './machine-event.entity';
 import { ModelEntity } from './model.entity';
 import { ReadingEntity } from './reading.entity';
 import { TrainingJobEntity } from './training-job.entity';
@@ -10,6 +11,7 @@ import { WorkOrderEntity } from './work-order.entity';
 export * from './alert.entity';
 export * from './dead-letter.entity';
 export * from './machine.entity';
+export * from './machine-event.entity';
 export * from './model.entity';
 export * from './reading.entity';
 export * from './training-job.entity';
@@ -20,6 +22,7 @@ export const ENTITIES = [
   AlertEntity,
   DeadLetterEntity,
   MachineEntity,
+  MachineEventEntity,
   ModelEntity,
   ReadingEntity,
   TrainingJobEntity,

@@ -1,4 +1,4 @@
-import type { DataSource, Repository } from 'typeorm';
+import type { DataSource, EntityManager, Repository } from 'typeorm';
 import { DeadLetterEntity } from '../entities';
 
 export interface DeadLetter {
@@ -6,6 +6,8 @@ export interface DeadLetter {
   reason: string;
   detail?: string;
   payload: Buffer | string;
+  /** Size of the original payload when `payload` was already cut short; default its length. */
+  payloadBytes?: number;
   receivedAt?: Date;
 }
 
@@ -21,9 +23,12 @@ export class DeadLettersRepository {
     this.repo = dataSource.getRepository(DeadLetterEntity);
   }
 
-  async insertMany(letters: readonly DeadLetter[]): Promise<void> {
+  /** Stores refused messages (in `manager`'s transaction when given). */
+  async insertMany(letters: readonly DeadLetter[], manager?: EntityManager): Promise<void> {
     if (letters.length === 0) return;
-    await this.repo.insert(letters.map((l) => this.toRow(l)));
+    const rows = letters.map((l) => this.toRow(l));
+    if (manager) await manager.getRepository(DeadLetterEntity).insert(rows);
+    else await this.repo.insert(rows);
   }
 
   list(filter: { reason?: string; limit?: number } = {}): Promise<DeadLetterEntity[]> {
@@ -54,7 +59,7 @@ export class DeadLettersRepository {
       detail: (letter.detail ?? '').slice(0, 2000),
       payload: utf8 ? text! : kept.toString('hex'),
       payloadEncoding: utf8 ? 'utf8' : 'hex',
-      payloadBytes: bytes.length,
+      payloadBytes: letter.payloadBytes ?? bytes.length,
     };
   }
 }

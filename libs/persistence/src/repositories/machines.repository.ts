@@ -1,4 +1,4 @@
-import type { DataSource, Repository } from 'typeorm';
+import type { DataSource, EntityManager, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { MachineEntity, type SensorSpec } from '../entities';
 
@@ -49,9 +49,10 @@ export class MachinesRepository {
    */
   async ensureSeen(
     seen: readonly { id: string; plantId: string; assetType: string; sensors: readonly string[] }[],
+    manager: EntityManager = this.repo.manager,
   ): Promise<void> {
     if (seen.length === 0) return;
-    await this.repo.manager.query(
+    await manager.query(
       `INSERT INTO machines AS m (id, plant_id, asset_type, name, sensors)
        SELECT s.id, s.plant_id, s.asset_type, s.id,
               (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n)), '[]') FROM jsonb_array_elements_text(s.sensors) n)
@@ -74,8 +75,15 @@ export class MachinesRepository {
     );
   }
 
-  async markStale(id: string, since: Date): Promise<void> {
-    await this.repo.update({ id }, { staleSince: since });
+  async markStale(id: string, since: Date, manager: EntityManager = this.repo.manager): Promise<void> {
+    await manager.getRepository(MachineEntity).update({ id }, { staleSince: since });
+  }
+
+  /** Which of these machine ids are registered. */
+  async existing(ids: readonly string[], manager: EntityManager = this.repo.manager): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { id: string }[] = await manager.query(`SELECT id FROM machines WHERE id = ANY($1::text[])`, [ids]);
+    return new Set(rows.map((r) => r.id));
   }
 
   async delete(id: string): Promise<boolean> {

@@ -1,0 +1,208 @@
+import { get as getSparkplug } from 'sparkplug-payload';
+import type { UMetric } from 'sparkplug-payload/lib/sparkplugbpayload';
+import { InternalEvent, telemetryTopic, type ReadingsStoredEvent } from '@continuum/contracts';
+import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
+import { ingestionModes, startIngestion, unique, waitFor, type IngestionHarness } from './testing/ingestion-harness';
+
+const sparkplug = getSparkplug('spBv1.0')!;
+const spb = (seq: number | undefined, metrics: Partial<UMetric>[], timestamp = Date.now()) =>
+  Buffer.from(sparkplug.encodePayload({ timestamp, seq, metrics: metrics as UMetric[] }));
+
+describe.each(ingestionModes())('ingestion ($name)', ({ db, mqttUrl }) => {
+  let database: TestDatabase;
+  let h: IngestionHarness;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(db);
+    h = await startIngestion(database.config, { mqttUrl });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+    await database?.drop();
+  });
+
+  const count = async (machineId: string) =>
+    (await h.query<{ n: number }>(`SELECT count(*)::int AS n FROM readings WHERE machine_id = $1`, [machineId]))[0].n;
+  const waitCount = (machineId: string, n: number, ms = 15_000) =>
+    waitFor(async () => ((await count(machineId)) >= n ? true : undefined), ms, `${n} readings of ${machineId}`);
+
+  it('stores single and array JSON payloads, registers the machine and announces the batch', async () => {
+    const plant = `p${unique()}`;
+    const machine = `m${unique()}`;
+    const pub = await h.publisher();
+    const announced: ReadingsStoredEvent[] = [];
+    await pub.subscribe(InternalEvent.ReadingsStored, 1);
+    pub.client.on('message', (topic, payload) => {
+      if (topic === InternalEvent.ReadingsStored) {
+        const event = JSON.parse(payload.toString()).data as ReadingsStoredEvent;
+        if (event.machines.some((m) => m.machineId === machine)) announced.push(event);
+      }
+    });
+    const t0 = Date.now() - 60_000;
+    await pub.publish(telemetryTopic(plant, machine), JSON.stringify({ ts: t0, values: { temp: 71.5, vib: 0.25 } }));
+    await pub.publish(
+      telemetryTopic(plant, machine),
+      JSON.stringify([
+        { ts: new Date(t0 + 1000).toISOString(), values: { temp: 72 }, seq: 1 },
+        { ts: t0 + 2000, values: { temp: 72.5, rpm: 1500 } },
+      ]),
+    );
+    await waitCount(machine, 5);
+    const rows = await h.query<{ sensor: string; t: string; value: number }>(
+      `SELECT sensor, (extract(epoch FROM time) * 1000)::bigint::text AS t, value FROM readings
+       WHERE machine_id = $1 ORDER BY time, sensor`,
+      [machine],
+    );
+    expect(rows.map((r) => [r.sensor, Number(r.t) - t0, r.value])).toEqual([
+      ['temp', 0, 71.5],
+      ['vib', 0, 0.25],
+      ['temp', 1000, 72],
+      ['rpm', 2000, 1500],
+      ['temp', 2000, 72.5],
+    ]);
+    const [m] = await h.query<{ plant_id: string; sensors: { name: string }[] }>(
+      `SELECT plant_id, sensors FROM machines WHERE id = $1`,
+      [machine],
+    );
+    expect(m.plant_id).toBe(plant);
+    expect(m.sensors.map((s) => s.name).sort()).toEqual(['rpm', 'temp', 'vib']);
+    await waitFor(() => (announced.length > 0 ? true : undefined), 5000, 'the ReadingsStored event');
+    const span = announced.flatMap((e) => e.machines).filter((x) => x.machineId === machine);
+    expect(span[0]).toMatchObject({ plantId: plant });
+    expect(span.reduce((n, s) => n + s.count, 0)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('stores a message sent twice (and overlapping samples) once', async () => {
+    const plant = `p${unique()}`;
+    const machine = `m${unique()}`;
+    const pub = await h.publisher();
+    const ts = Date.now() - 1000;
+    const message = JSON.stringify({ ts, values: { a: 1, b: 2 } });
+    await pub.publish(telemetryTopic(plant, machine), message);
+    await pub.publish(telemetryTopic(plant, machine), message);
+    await pub.publish(
+      telemetryTopic(plant, machine),
+      JSON.stringify([
+        { ts, values: { a: 1 } },
+        { ts: ts + 1, values: { a: 3 } },
+      ]),
+    );
+    await waitCount(machine, 3);
+    await h.service.flush();
+    expect(await count(machine)).toBe(3);
+  });
+
+  it('decodes Sparkplug B: births bind aliases, data resolves them, gaps and deaths are recorded', async () => {
+    const group = `g${unique()}`;
+    const node = `edge${unique()}`;
+    const device = 'press1';
+    const machine = `${node}.${device}`;
+    const pub = await h.publisher();
+    const t = Date.now() - 5000;
+    const base = `spBv1.0/${group}`;
+    await pub.publish(
+      `${base}/NBIRTH/${node}`,
+      spb(
+        0,
+        [
+          { name: 'bdSeq', type: 'UInt64', value: 0 },
+          { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
+          { name: 'cpu', alias: 1, type: 'Float', value: 0.5 },
+        ],
+        t,
+      ),
+    );
+    await pub.publish(
+      `${base}/DBIRTH/${node}/${device}`,
+      spb(
+        1,
+        [
+          { name: 'Motor/Temperature', alias: 10, type: 'Double', value: 60.5 },
+          { name: 'Pressure', alias: 11, type: 'Int32', value: 120 },
+          { name: 'Running', alias: 12, type: 'Boolean', value: true },
+          { name: 'Label', alias: 13, type: 'String', value: 'press one' },
+        ],
+        t,
+      ),
+    );
+    await pub.publish(
+      `${base}/DDATA/${node}/${device}`,
+      spb(
+        2,
+        [
+          { alias: 10, type: 'Double', value: 61.25 },
+          { alias: 11, type: 'Int32', value: 125 },
+          { alias: 10, type: 'Double', value: 59, isHistorical: true, timestamp: t - 60_000 },
+        ],
+        t + 1000,
+      ),
+    );
+    await waitCount(machine, 6);
+    const rows = await h.query<{ sensor: string; dt: string; value: number }>(
+      `SELECT sensor, ((extract(epoch FROM time) * 1000)::bigint - $2)::text AS dt, value FROM readings
+       WHERE machine_id = $1 ORDER BY time, sensor`,
+      [machine, t],
+    );
+    expect(rows.map((r) => [r.sensor, Number(r.dt), r.value])).toEqual([
+      ['Motor.Temperature', -60_000, 59],
+      ['Motor.Temperature', 0, 60.5],
+      ['Pressure', 0, 120],
+      ['Running', 0, 1],
+      ['Motor.Temperature', 1000, 61.25],
+      ['Pressure', 1000, 125],
+    ]);
+    expect(await count(node)).toBe(1); // the node's own metric (cpu), not bdSeq or Node Control
+    const [m] = await h.query<{ plant_id: string }>(`SELECT plant_id FROM machines WHERE id = $1`, [machine]);
+    expect(m.plant_id).toBe(group);
+
+    // seq 3 and 4 never arrive: a gap of 2.
+    await pub.publish(`${base}/DDATA/${node}/${device}`, spb(5, [{ alias: 11, type: 'Int32', value: 130 }], t + 2000));
+    await waitCount(machine, 7);
+    await h.service.flush();
+    const gaps = await h.query<{ machine_id: string; detail: { missing: number } }>(
+      `SELECT machine_id, detail FROM machine_events WHERE kind = 'seq-gap' AND plant_id = $1`,
+      [group],
+    );
+    expect(gaps).toEqual([{ machine_id: node, detail: expect.objectContaining({ expected: 3, got: 5, missing: 2 }) }]);
+
+    await pub.publish(
+      `${base}/NDEATH/${node}`,
+      spb(undefined, [{ name: 'bdSeq', type: 'UInt64', value: 0 }], t + 3000),
+    );
+    const stale = await waitFor(
+      async () => {
+        const rows = await h.query<{ id: string }>(
+          `SELECT id FROM machines WHERE plant_id = $1 AND stale_since IS NOT NULL ORDER BY id`,
+          [group],
+        );
+        return rows.length === 2 ? rows.map((r) => r.id) : undefined;
+      },
+      10_000,
+      'the node and its device to be marked stale',
+    );
+    expect(stale).toEqual([node, machine].sort());
+    const deaths = await h.query<{ machine_id: string }>(
+      `SELECT machine_id FROM machine_events WHERE kind = 'death' AND plant_id = $1 ORDER BY machine_id`,
+      [group],
+    );
+    expect(deaths.map((d) => d.machine_id)).toEqual([node, machine].sort());
+
+    // Rebirth: data clears the stale flag.
+    await pub.publish(
+      `${base}/NBIRTH/${node}`,
+      spb(0, [{ name: 'cpu', alias: 1, type: 'Float', value: 0.25 }], t + 4000),
+    );
+    await pub.publish(
+      `${base}/DBIRTH/${node}/${device}`,
+      spb(1, [{ name: 'Pressure', alias: 11, type: 'Int32', value: 140 }], t + 4000),
+    );
+    await waitFor(
+      async () =>
+        (await h.query(`SELECT 1 FROM machines WHERE id = $1 AND stale_since IS NULL`, [machine])).length
+          ? true
+          : undefined,
+      10_000,
+      'the device to be fresh again',
+    );
+  });
+});

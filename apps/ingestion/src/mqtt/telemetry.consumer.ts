@@ -1,0 +1,151 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { IngestionConfig } from '@continuum/config';
+import { SPARKPLUG_FILTER, TELEMETRY_FILTER } from '@continuum/contracts';
+import { MqttConnection, type MessagingOptions } from '@continuum/messaging';
+import { generate } from 'mqtt-packet';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import { encodeRebirthCommand } from '../decoding/sparkplug.decoder';
+import { INGESTION_CONFIG, IngestionService } from '../pipeline/ingestion.service';
+
+export const INGESTION_MESSAGING = Symbol('INGESTION_MESSAGING');
+
+/** Where ingestion subscribes and whether the broker is the embedded aedes (no shared subscriptions). */
+export interface IngestionMessaging {
+  options: MessagingOptions;
+  embeddedBroker: boolean;
+}
+
+/**
+ * Device-facing MQTT consumer of ingestion: its own connection with a fixed client id
+ * (`<MQTT_CLIENT_ID>-ingestion-<INGESTION_INSTANCE>`) and a persistent session (clean session
+ * off, QoS 1), so that the broker queues telemetry while ingestion is down or slow.
+ *
+ * Acknowledgement: mqtt.js reads the next packet only when its `handleMessage` hook calls back,
+ * and sends PUBACK at that moment unless the callback gets an error. This consumer calls back at
+ * once (so that reading goes on) with a marker that suppresses the automatic PUBACK, and sends
+ * the PUBACK itself once the message's batch is committed. When the pipeline's queue is full it
+ * calls back only once there is room: mqtt.js stops reading, TCP pushes back, the broker queues.
+ * A PUBACK for a connection that has since dropped is not sent: the broker redelivers the
+ * message on the new connection and idempotent storage makes that harmless.
+ */
+@Injectable()
+export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('IngestionConsumer');
+  private connection: MqttConnection | null = null;
+  private pendingAcks: Buffer[] = [];
+  private pendingStream: unknown = null;
+  private flushScheduled = false;
+  private rebirthTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(INGESTION_CONFIG) private readonly config: IngestionConfig,
+    @Inject(INGESTION_MESSAGING) private readonly messaging: IngestionMessaging,
+    private readonly service: IngestionService,
+  ) {}
+
+  /** The client id that keeps this instance's persistent session. */
+  get clientId(): string {
+    return `${this.messaging.options.clientIdPrefix ?? 'continuum'}-ingestion-${this.config.instance}`;
+  }
+
+  /** The subscription filters, shared (`$share/<group>/...`) with an external broker unless configured off. */
+  get filters(): string[] {
+    const shared =
+      this.config.sharedSubscription === 'on' ||
+      (this.config.sharedSubscription === 'auto' && !this.messaging.embeddedBroker);
+    return [TELEMETRY_FILTER, SPARKPLUG_FILTER].map((f) => (shared ? `$share/${this.config.shareGroup}/${f}` : f));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { options } = this.messaging;
+    let client: MqttClient | null = null;
+    this.connection = await MqttConnection.open({
+      url: options.url,
+      clientId: this.clientId,
+      username: options.username,
+      password: options.password,
+      clean: false,
+      handleMessage: (packet, callback) => this.handle(client!, packet as IPublishPacket, callback),
+    });
+    client = this.connection.client;
+    await this.connection.subscribe(this.filters, 1);
+    this.logger.log(`subscribed to ${this.filters.join(', ')} as ${this.clientId} (persistent session, QoS 1)`);
+    this.rebirthTimer = setInterval(() => this.requestRebirths(), 2000);
+    this.rebirthTimer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.rebirthTimer);
+    const connection = this.connection;
+    if (!connection) return;
+    // Stop taking messages, write what was taken, acknowledge it, then leave (the session stays).
+    connection.client.handleMessage = (_packet, callback) => callback(new Error(NOT_NOW));
+    const flushed = await this.service.flush(10_000);
+    this.service.stop();
+    if (!flushed) this.logger.warn('shutting down with uncommitted messages; the broker will redeliver them');
+    this.flushAcks();
+    await connection.close();
+    this.connection = null;
+  }
+
+  private handle(client: MqttClient, packet: IPublishPacket, callback: (err?: Error) => void): void {
+    const stream = client.stream;
+    const ack = packet.qos > 0 && packet.messageId !== undefined ? this.acker(client, stream, packet.messageId) : null;
+    const wait = this.service.accept({
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      receivedAt: Date.now(),
+      ack,
+    });
+    // An error makes mqtt.js skip its own PUBACK; it reads on either way.
+    const proceed = () => callback(packet.qos > 0 ? DEFERRED : undefined);
+    if (wait) wait.then(proceed);
+    else proceed();
+  }
+
+  private acker(client: MqttClient, stream: unknown, messageId: number): () => void {
+    return () => {
+      if (client.stream !== stream || !client.connected) return; // redelivered on the new connection
+      if (this.pendingStream !== stream) {
+        this.flushAcks();
+        this.pendingStream = stream;
+      }
+      this.pendingAcks.push(generate({ cmd: 'puback', messageId }));
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(() => this.flushAcks());
+      }
+    };
+  }
+
+  /** Writes the PUBACKs collected since the last flush in one write. */
+  private flushAcks(): void {
+    this.flushScheduled = false;
+    const client = this.connection?.client;
+    if (this.pendingAcks.length > 0 && client && client.stream === this.pendingStream && client.connected)
+      client.stream.write(Buffer.concat(this.pendingAcks));
+    this.pendingAcks = [];
+  }
+
+  /** Asks edge nodes whose aliases this instance cannot resolve to publish their births again. */
+  private requestRebirths(): void {
+    const connection = this.connection;
+    if (!connection?.connected) return;
+    for (const { group, edgeNode } of this.service.decoder.sparkplug.takeRebirthRequests()) {
+      this.logger.log(`asking Sparkplug edge node ${group}/${edgeNode} to rebirth (unknown aliases)`);
+      connection
+        .publish(`spBv1.0/${group}/NCMD/${edgeNode}`, encodeRebirthCommand(Date.now()), { qos: 0 })
+        .catch(() => undefined);
+    }
+  }
+}
+
+const NOT_NOW = 'ingestion is shutting down';
+/** Passed to mqtt.js's handleMessage callback: suppresses its PUBACK (sent after commit instead). */
+const DEFERRED = new Error('acknowledged after commit');

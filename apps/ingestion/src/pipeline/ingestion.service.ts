@@ -1,0 +1,341 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { IngestionConfig } from '@continuum/config';
+import { InternalEvent, type ReadingsStoredEvent } from '@continuum/contracts';
+import { EventBus } from '@continuum/messaging';
+import type { DeadLetter, MachineEvent, Reading } from '@continuum/persistence';
+import type { SeenMachine } from '../decoding/decoded-message';
+import { MessageDecoder } from '../decoding/message.decoder';
+import { IngestionMetrics } from '../metrics/ingestion.metrics';
+import { IngestionRepository, type BatchWrite } from '../storage/ingestion.repository';
+
+export const INGESTION_CONFIG = Symbol('INGESTION_CONFIG');
+
+/** One message as the consumer hands it over. */
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  /** Epoch ms. */
+  receivedAt: number;
+  /** Acknowledges the message to the broker; called once its batch is committed. null for QoS 0. */
+  ack: (() => void) | null;
+}
+
+/** A committed batch, for listeners (the benchmark measures latency with it). */
+export interface CommittedBatch {
+  readings: readonly Reading[];
+  messages: number;
+  inserted: number;
+  committedAt: number;
+}
+
+interface PendingMessage {
+  topic: string;
+  payload: Buffer;
+  payloadBytes: number;
+  receivedAt: number;
+  readings: Reading[];
+  machines: SeenMachine[];
+  events: MachineEvent[];
+  stale: { machineId: string; since: number }[];
+  rejection?: { reason: string; detail: string };
+}
+
+class Batch {
+  readonly messages: PendingMessage[] = [];
+  readonly acks: (() => void)[] = [];
+  rows = 0;
+  /** Memory units held (readings, at least one per message). */
+  units = 0;
+}
+
+/**
+ * The ingestion pipeline: decodes each message (decisions only, no I/O), batches messages by
+ * size (INGESTION_BATCH_MAX_ROWS) and time (INGESTION_BATCH_MAX_MS), writes each batch in one
+ * transaction through {@link IngestionRepository}, and only then acknowledges its QoS 1
+ * messages and announces it (`InternalEvent.ReadingsStored`).
+ *
+ * Memory is bounded: {@link accept} returns a promise while more than INGESTION_QUEUE_MAX_ROWS
+ * readings wait, and the consumer stops reading from the broker until it resolves. A failed
+ * write is retried with exponential backoff, never dropped; meanwhile {@link degraded} is set.
+ */
+@Injectable()
+export class IngestionService {
+  private readonly logger = new Logger('Ingestion');
+  readonly decoder: MessageDecoder;
+  private current: Batch | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly sealed: Batch[] = [];
+  private writing = 0;
+  private heldUnits = 0;
+  private waiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private failingSince: number | null = null;
+  private lastError: string | null = null;
+  private stopping = false;
+  private readonly knownSensors = new Map<string, Set<string>>();
+  private readonly registeredMachines = new Set<string>();
+  private readonly listeners: ((batch: CommittedBatch) => void)[] = [];
+  private gapsReported = 0;
+  private readonly skippedReported = { 'not-numeric': 0, null: 0, 'non-finite': 0 };
+
+  constructor(
+    @Inject(INGESTION_CONFIG) private readonly config: IngestionConfig,
+    private readonly repository: IngestionRepository,
+    private readonly metrics: IngestionMetrics,
+    @Optional() private readonly events?: EventBus,
+  ) {
+    this.decoder = new MessageDecoder({
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxFutureMs: config.maxFutureMs,
+      maxAgeMs: config.maxAgeMs,
+    });
+  }
+
+  /**
+   * Takes one message. Returns undefined when there is room for more, or a promise that resolves
+   * once the queue has drained below its bound (the caller must not read more until then).
+   */
+  accept(message: InboundMessage): Promise<void> | undefined {
+    const decoded = this.decoder.decode(message.topic, message.payload, message.receivedAt);
+    this.metrics.received.inc({ kind: message.topic.startsWith('spBv1.0/') ? 'sparkplug' : 'json' });
+    this.reportSparkplugCounters();
+    const keep = decoded.rejection ? Math.min(message.payload.length, this.config.deadLetterPayloadBytes) : 0;
+    const pending: PendingMessage = {
+      topic: message.topic,
+      // A refused payload is kept cut to the dead-letter size (copied, so the 10 MB buffer can go).
+      payload: keep > 0 ? Buffer.from(message.payload.subarray(0, keep)) : EMPTY,
+      payloadBytes: message.payload.length,
+      receivedAt: message.receivedAt,
+      ...decoded,
+    };
+    const batch = (this.current ??= new Batch());
+    batch.messages.push(pending);
+    if (message.ack) batch.acks.push(message.ack);
+    batch.rows += decoded.readings.length;
+    const units = Math.max(1, decoded.readings.length);
+    batch.units += units;
+    this.heldUnits += units;
+    this.metrics.queueRows.set(this.heldUnits);
+    if (batch.rows >= this.config.batchMaxRows) this.seal();
+    else this.timer ??= setTimeout(() => this.seal(), this.config.batchMaxMs);
+    if (this.heldUnits < this.config.queueMaxRows) return undefined;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Called after every committed batch. */
+  onCommitted(listener: (batch: CommittedBatch) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Readings (and refused messages) received and not yet committed. */
+  get queued(): number {
+    return this.heldUnits;
+  }
+
+  /** Why ingestion is degraded (database writes failing), or null when it is not. */
+  get degraded(): { since: number; error: string; queued: number } | null {
+    return this.failingSince === null
+      ? null
+      : { since: this.failingSince, error: this.lastError ?? 'unknown', queued: this.heldUnits };
+  }
+
+  /** Writes what is pending; resolves when nothing is left (or after `timeoutMs`). */
+  async flush(timeoutMs = 30_000): Promise<boolean> {
+    this.seal();
+    if (this.heldUnits === 0 && this.writing === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const done = await Promise.race([idle, timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /** Stops retrying failed writes (shutdown); what is not committed stays unacknowledged and is redelivered. */
+  stop(): void {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private seal(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.current) return;
+    this.sealed.push(this.current);
+    this.current = null;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.writing < this.config.writers && this.sealed.length > 0) {
+      const batch = this.sealed.shift()!;
+      this.writing++;
+      void this.writeWithRetry(batch).finally(() => {
+        this.writing--;
+        this.pump();
+        if (this.writing === 0 && this.sealed.length === 0 && !this.current) {
+          for (const w of this.idleWaiters.splice(0)) w();
+        }
+      });
+    }
+  }
+
+  private async writeWithRetry(batch: Batch): Promise<void> {
+    let delay = this.config.retryMinMs;
+    for (;;) {
+      const started = process.hrtime.bigint();
+      try {
+        const { write, plants } = await this.prepare(batch);
+        const inserted = await this.repository.write(write);
+        this.committed(batch, write, plants, inserted, Number(process.hrtime.bigint() - started) / 1e9);
+        return;
+      } catch (err) {
+        this.metrics.writeErrors.inc();
+        this.lastError = (err as Error).message.split('\n')[0];
+        if (this.failingSince === null) {
+          this.failingSince = Date.now();
+          this.metrics.degraded.set(1);
+          this.logger.warn(`database write failed, retrying with backoff (queue ${this.heldUnits}): ${this.lastError}`);
+        }
+        if (this.stopping) return;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, this.config.retryMaxMs);
+      }
+    }
+  }
+
+  /** Turns a batch into rows: refusals into dead letters, and (if required) unknown machines refused. */
+  private async prepare(batch: Batch): Promise<{ write: BatchWrite; plants: Map<string, string> }> {
+    if (this.config.requireRegistered) {
+      const unknown = new Set<string>();
+      for (const m of batch.messages)
+        for (const s of m.machines) if (!this.registeredMachines.has(s.id)) unknown.add(s.id);
+      if (unknown.size > 0) {
+        const found = await this.repository.registered([...unknown]);
+        for (const id of found) this.registeredMachines.add(id);
+      }
+    }
+    const write: BatchWrite = { readings: [], machines: [], deadLetters: [], events: [], stale: [] };
+    const machines = new Map<string, SeenMachine>();
+    const stale = new Map<string, number>();
+    const plants = new Map<string, string>();
+    for (const m of batch.messages) {
+      let rejection = m.rejection;
+      if (!rejection && this.config.requireRegistered) {
+        const unknown = m.machines.find((s) => !this.registeredMachines.has(s.id));
+        if (unknown) rejection = { reason: 'unknown-machine', detail: `machine ${unknown.id} is not registered` };
+      }
+      if (rejection) {
+        write.deadLetters.push(this.deadLetter(m, rejection));
+        continue;
+      }
+      for (const r of m.readings) write.readings.push(r);
+      for (const e of m.events) write.events.push(e);
+      for (const s of m.machines) {
+        plants.set(s.id, s.plantId);
+        stale.delete(s.id);
+        const known = this.knownSensors.get(s.id);
+        const fresh = s.sensors.filter((x) => !known?.has(x));
+        if (known && fresh.length === 0 && !known.has(STALE)) continue;
+        const seen = machines.get(s.id) ?? { id: s.id, plantId: s.plantId, sensors: [] };
+        for (const x of s.sensors) if (!seen.sensors.includes(x)) seen.sensors.push(x);
+        machines.set(s.id, seen);
+      }
+      for (const s of m.stale) stale.set(s.machineId, s.since);
+    }
+    write.machines = [...machines.values()];
+    write.stale = [...stale].map(([machineId, since]) => ({ machineId, since }));
+    return { write, plants };
+  }
+
+  private deadLetter(m: PendingMessage, rejection: { reason: string; detail: string }): DeadLetter {
+    return {
+      source: m.topic,
+      reason: rejection.reason,
+      detail: rejection.detail,
+      payload: m.payload,
+      payloadBytes: m.payloadBytes,
+      receivedAt: new Date(m.receivedAt),
+    };
+  }
+
+  private committed(
+    batch: Batch,
+    write: BatchWrite,
+    plants: Map<string, string>,
+    inserted: number,
+    seconds: number,
+  ): void {
+    const committedAt = Date.now();
+    for (const ack of batch.acks) ack();
+    for (const s of write.machines) {
+      const known = this.knownSensors.get(s.id) ?? new Set<string>();
+      known.delete(STALE);
+      for (const x of s.sensors) known.add(x);
+      this.knownSensors.set(s.id, known);
+    }
+    for (const s of write.stale) {
+      const known = this.knownSensors.get(s.machineId);
+      if (known) known.add(STALE);
+      else this.knownSensors.set(s.machineId, new Set([STALE]));
+    }
+    if (this.failingSince !== null) {
+      this.logger.log(`database writes succeed again after ${Date.now() - this.failingSince} ms`);
+      this.failingSince = null;
+      this.lastError = null;
+      this.metrics.degraded.set(0);
+    }
+    this.heldUnits -= batch.units;
+    this.metrics.queueRows.set(this.heldUnits);
+    this.metrics.accepted.inc(batch.messages.length - write.deadLetters.length);
+    for (const d of write.deadLetters) this.metrics.rejected.inc({ reason: d.reason });
+    this.metrics.rowsWritten.inc(inserted);
+    this.metrics.rowsDuplicate.inc(write.readings.length - inserted);
+    this.metrics.batchRows.observe(write.readings.length);
+    this.metrics.batchSeconds.observe(seconds);
+    if (this.heldUnits < this.config.queueMaxRows * 0.8 && this.waiters.length > 0) {
+      for (const w of this.waiters.splice(0)) w();
+    }
+    if (write.readings.length > 0) this.announce(write.readings, plants, committedAt);
+    for (const listener of this.listeners)
+      listener({ readings: write.readings, messages: batch.messages.length, inserted, committedAt });
+  }
+
+  private announce(readings: readonly Reading[], plants: Map<string, string>, committedAt: number): void {
+    if (!this.events) return;
+    const spans = new Map<string, ReadingsStoredEvent['machines'][number]>();
+    for (const r of readings) {
+      const span = spans.get(r.machineId);
+      if (span) {
+        if (r.time < span.from) span.from = r.time;
+        if (r.time > span.to) span.to = r.time;
+        span.count++;
+      } else {
+        spans.set(r.machineId, { machineId: r.machineId, plantId: '', from: r.time, to: r.time, count: 1 });
+      }
+    }
+    for (const span of spans.values()) span.plantId = plants.get(span.machineId) ?? '';
+    this.events
+      .emit(InternalEvent.ReadingsStored, { machines: [...spans.values()], committedAt })
+      .catch((err: Error) => this.logger.warn(`could not announce a stored batch: ${err.message}`));
+  }
+
+  private reportSparkplugCounters(): void {
+    const sp = this.decoder.sparkplug;
+    if (sp.gaps !== this.gapsReported) {
+      this.metrics.seqGaps.inc(sp.gaps - this.gapsReported);
+      this.gapsReported = sp.gaps;
+    }
+    for (const why of ['not-numeric', 'null', 'non-finite'] as const) {
+      if (sp.skipped[why] !== this.skippedReported[why]) {
+        this.metrics.metricsSkipped.inc({ why }, sp.skipped[why] - this.skippedReported[why]);
+        this.skippedReported[why] = sp.skipped[why];
+      }
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Marks a machine known to be stale in the sensor cache (its next data must clear the flag). */
+const STALE = '\u0000stale';

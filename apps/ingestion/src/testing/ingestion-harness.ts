@@ -1,0 +1,94 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { DatabaseConfig } from '@continuum/config';
+import { MqttConnection } from '@continuum/messaging';
+import { startProcess, type Infrastructure, type RunningProcess } from '@continuum/runtime';
+import { IngestionModule } from '../ingestion.module';
+import { TelemetryConsumer } from '../mqtt/telemetry.consumer';
+import { IngestionService } from '../pipeline/ingestion.service';
+
+export const unique = () => Math.random().toString(36).slice(2, 10);
+
+/** The ingestion app in this process on a given database, with the embedded broker or `mqttUrl`. */
+export interface IngestionHarness {
+  proc: RunningProcess;
+  service: IngestionService;
+  /** URL publishers use. */
+  url: string;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  publisher(): Promise<MqttConnection>;
+  /** Stops ingestion and removes its persistent session from the broker. */
+  close(): Promise<void>;
+}
+
+export async function startIngestion(
+  database: DatabaseConfig,
+  options: { mqttUrl?: string; env?: Record<string, string> } = {},
+): Promise<IngestionHarness> {
+  const env: NodeJS.ProcessEnv = {
+    LOG_LEVEL: 'warn',
+    ...(database.mode === 'embedded' ? { DATABASE_DIR: database.dataDir } : { DATABASE_URL: database.url }),
+    ...(options.mqttUrl ? { MQTT_URL: options.mqttUrl } : { MQTT_PORT: '0' }),
+    MQTT_CLIENT_ID: `test-${unique()}`,
+    INGESTION_INSTANCE: unique(),
+    INGESTION_SHARE_GROUP: `test-${unique()}`,
+    ...options.env,
+  };
+  @Module({})
+  class TestIngestionModule {
+    static register(infra: Infrastructure): DynamicModule {
+      return { module: TestIngestionModule, imports: [infra.modules.config, IngestionModule.register(infra)] };
+    }
+  }
+  const proc = await startProcess(
+    { role: 'ingestion', rootModule: TestIngestionModule.register, http: false, events: false, embedded: true },
+    env,
+  );
+  const url = proc.infra.messaging.url;
+  const clientId = proc.app.get(TelemetryConsumer).clientId;
+  const publishers: MqttConnection[] = [];
+  return {
+    proc,
+    service: proc.app.get(IngestionService),
+    url,
+    query: (sql, params) => proc.infra.database.dataSource.query(sql, params),
+    publisher: async () => {
+      const p = await MqttConnection.open({ url, clientId: `pub-${unique()}` });
+      publishers.push(p);
+      return p;
+    },
+    close: async () => {
+      await Promise.all(publishers.map((p) => p.close()));
+      await proc.close();
+      if (options.mqttUrl) {
+        // A clean-session connect with the same id discards the persistent session.
+        const c = await MqttConnection.open({ url: options.mqttUrl, clientId, clean: true });
+        await c.close();
+      }
+    },
+  };
+}
+
+/** Polls until `probe` returns a value (not undefined) or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The combinations an ingestion test runs in: aedes + PGlite always; Mosquitto + PostgreSQL when both URLs are set. */
+export function ingestionModes(): { name: string; db: 'embedded' | 'external'; mqttUrl?: string }[] {
+  const modes: { name: string; db: 'embedded' | 'external'; mqttUrl?: string }[] = [
+    { name: 'aedes + PGlite', db: 'embedded' },
+  ];
+  if (process.env.DATABASE_URL && process.env.MQTT_URL)
+    modes.push({ name: 'external broker + PostgreSQL', db: 'external', mqttUrl: process.env.MQTT_URL });
+  return modes;
+}
