@@ -9,6 +9,13 @@ import { integrate, type IntegrateResult } from './integrate';
 import { ExplicitRungeKutta, type OdeSolver, type Rhs } from './solver';
 import type { SolverStats } from './stats';
 import { type MethodName, TABLEAUX } from './tableaux';
+import {
+  isStiffMethod,
+  odeintStiffFloat64,
+  odeintStiffTensor,
+  type ImplicitOptions,
+  type StiffMethodName,
+} from './stiff/odeint-stiff';
 
 /** Vector field of the float64 path. Must not modify `y`; may return a new array or a plain number array. */
 export type Float64Field = (t: number, y: Float64Array) => Float64Array | number[];
@@ -16,9 +23,13 @@ export type Float64Field = (t: number, y: Float64Array) => Float64Array | number
 export type TensorField = (t: tf.Tensor, y: tf.Tensor) => tf.Tensor;
 
 /** Options of {@link odeint}. `Y` is the state type (Float64Array or tf.Tensor). */
-export interface OdeintOptions<Y> {
-  /** Runge–Kutta method (default 'dopri5'); ignored when `solver` is given. */
-  method?: MethodName;
+export interface OdeintOptions<Y> extends ImplicitOptions<Y> {
+  /**
+   * Method (default 'dopri5'): an explicit Runge–Kutta method, an implicit one for stiff problems
+   * ('kvaerno3', 'kvaerno5', 'rodas4', 'radau5') or 'auto' (dopri5 switching to radau5 on stiffness);
+   * ignored when `solver` is given.
+   */
+  method?: MethodName | StiffMethodName;
   /** Relative tolerance (default 1e-6 for float64, 1e-5 for tensors). */
   rtol?: number;
   /** Absolute tolerance, a number or one per state component (default 1e-9 for float64, 1e-6 for tensors). */
@@ -81,12 +92,14 @@ export function checkTimes(ts: ArrayLike<number>): number[] {
 /** Builds the solver and controller named by the options (the convenience layer over the parts). */
 export function resolveParts<Y>(options: OdeintOptions<Y>): { solver: OdeSolver; controller: StepSizeController } {
   const method = options.method ?? 'dopri5';
-  const tableau = TABLEAUX[method];
+  const tableau = isStiffMethod(method) ? undefined : TABLEAUX[method];
   checkArgument(
     options.solver !== undefined || tableau !== undefined,
-    `Unknown method '${method}'; expected one of ${Object.keys(TABLEAUX).join(', ')}`,
+    isStiffMethod(method)
+      ? `The implicit method '${method}' runs through \`odeint\` (float64 or tensor state), not on a generic ArrayOps loop`
+      : `Unknown method '${method}'; expected one of ${Object.keys(TABLEAUX).join(', ')}, kvaerno3, kvaerno5, rodas4, radau5, auto`,
   );
-  const solver = options.solver ?? new ExplicitRungeKutta(tableau);
+  const solver = options.solver ?? new ExplicitRungeKutta(tableau as NonNullable<typeof tableau>);
   if (options.stepSize !== undefined)
     checkArgument(
       Number.isFinite(options.stepSize) && options.stepSize > 0,
@@ -177,6 +190,12 @@ export function odeint(
   options: OdeintOptions<any> = {},
 ): OdeSolution<Float64Array[] | tf.Tensor, Float64Array | tf.Tensor> {
   const times = checkTimes(ts);
+  if (options.solver === undefined && isStiffMethod(options.method)) {
+    const rtol = options.rtol ?? (y0 instanceof tf.Tensor ? 1e-5 : 1e-6);
+    checkCommon(options, rtol);
+    if (y0 instanceof tf.Tensor) return odeintStiffTensor(f as TensorField, y0, times, options as OdeintOptions<tf.Tensor>);
+    return odeintStiffFloat64(f as Float64Field, y0, times, options as OdeintOptions<Float64Array>);
+  }
   if (y0 instanceof tf.Tensor) return odeintTensor(f as TensorField, y0, times, options);
   return odeintFloat64(f as Float64Field, y0, times, options);
 }
