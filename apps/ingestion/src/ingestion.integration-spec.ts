@@ -2,6 +2,7 @@ import { get as getSparkplug } from 'sparkplug-payload';
 import type { UMetric } from 'sparkplug-payload/lib/sparkplugbpayload';
 import { InternalEvent, telemetryTopic, type ReadingsStoredEvent } from '@continuum/contracts';
 import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
+import { IngestionService } from './pipeline/ingestion.service';
 import { ingestionModes, startIngestion, unique, waitFor, type IngestionHarness } from './testing/ingestion-harness';
 
 const sparkplug = getSparkplug('spBv1.0')!;
@@ -90,6 +91,93 @@ describe.each(ingestionModes())('ingestion ($name)', ({ db, mqttUrl }) => {
     await waitCount(machine, 3);
     await h.service.flush();
     expect(await count(machine)).toBe(3);
+  });
+
+  it('dead-letters at least 15 kinds of bad input with their reasons, stores every good message between them', async () => {
+    const plant = `p${unique()}`;
+    const good = `good${unique()}`;
+    const bad = `bad${unique()}`;
+    const topic = telemetryTopic(plant, bad);
+    const now = Date.now();
+    const cases: [string, string | Buffer, string, string?][] = [
+      ['truncated JSON', '{"ts": 1, "values": {"a": 1', 'not-json'],
+      ['not JSON at all', 'hello', 'not-json'],
+      ['NaN literal', `{"ts": ${now}, "values": {"a": NaN}}`, 'not-json'],
+      ['1e999 overflows to Infinity', `{"ts": ${now}, "values": {"a": 1e999}}`, 'non-finite-value'],
+      ['string for a number', JSON.stringify({ ts: now, values: { a: '1.5' } }), 'wrong-shape'],
+      ['null value', JSON.stringify({ ts: now, values: { a: null } }), 'wrong-shape'],
+      ['nested garbage', JSON.stringify({ ts: now, values: { a: { b: [1, { c: 2 }] } } }), 'wrong-shape'],
+      ['empty values', JSON.stringify({ ts: now, values: {} }), 'wrong-shape'],
+      ['empty array', '[]', 'wrong-shape'],
+      ['no ts', JSON.stringify({ values: { a: 1 } }), 'wrong-shape'],
+      ['unknown field', JSON.stringify({ ts: now, values: { a: 1 }, extra: 1 }), 'wrong-shape'],
+      ['JSON scalar', '42', 'wrong-shape'],
+      [
+        'too many samples',
+        JSON.stringify(Array.from({ length: 10_001 }, (_, i) => ({ ts: now - i, values: { a: i } }))),
+        'wrong-shape',
+      ],
+      ['future timestamp', JSON.stringify({ ts: now + 86_400_000, values: { a: 1 } }), 'timestamp-out-of-window'],
+      [
+        'ancient timestamp',
+        JSON.stringify({ ts: '1999-01-01T00:00:00Z', values: { a: 1 } }),
+        'timestamp-out-of-window',
+      ],
+      ['10 MB payload', Buffer.alloc(10 * 1024 * 1024, 0x20), 'payload-too-large'],
+      ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 'invalid-utf8'],
+      ['wrong protobuf', '{"ts": 1, "values": {"a": 1}}', 'not-protobuf', `spBv1.0/${plant}/DDATA/edge/${bad}`],
+      [
+        'random bytes as Sparkplug',
+        Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]),
+        'not-protobuf',
+        `spBv1.0/${plant}/NDATA/edge`,
+      ],
+      [
+        'alias never born',
+        spb(0, [{ alias: 99, type: 'Double', value: 1 }]),
+        'unknown-alias',
+        `spBv1.0/${plant}/DDATA/nobirth/${bad}`,
+      ],
+      [
+        'machine id with a space',
+        JSON.stringify({ ts: now, values: { a: 1 } }),
+        'bad-topic',
+        `plants/${plant}/machines/${bad} x/telemetry`,
+      ],
+      ['bad sensor name', JSON.stringify({ ts: now, values: { 'a b': 1 } }), 'wrong-shape'],
+    ];
+    const pub = await h.publisher();
+    const before = await h.query<{ n: number }>(`SELECT count(*)::int AS n FROM dead_letters`);
+    for (let i = 0; i < cases.length; i++) {
+      const [, payload, , t] = cases[i];
+      await pub.publish(telemetryTopic(plant, good), JSON.stringify({ ts: now - 10_000 + i, values: { ok: i } }));
+      await pub.publish(t ?? topic, payload);
+    }
+    await pub.publish(telemetryTopic(plant, good), JSON.stringify({ ts: now, values: { ok: 99 } }));
+    await waitCount(good, cases.length + 1, 30_000);
+    await waitFor(
+      async () => {
+        const [r] = await h.query<{ n: number }>(`SELECT count(*)::int AS n FROM dead_letters`);
+        return r.n - before[0].n >= cases.length ? true : undefined;
+      },
+      15_000,
+      'every bad message in dead_letters',
+    );
+    const letters = await h.query<{ source: string; reason: string; payload_bytes: number; payload: string }>(
+      `SELECT source, reason, payload_bytes, payload FROM dead_letters
+       WHERE source LIKE $1 ORDER BY id`,
+      [`%${plant}%`],
+    );
+    expect(letters.map((l) => l.reason)).toEqual(cases.map((c) => c[2]));
+    expect(new Set(cases.map((c) => c[2])).size).toBeGreaterThanOrEqual(9);
+    const big = letters.find((l) => l.reason === 'payload-too-large')!;
+    expect(big.payload_bytes).toBe(10 * 1024 * 1024);
+    expect(big.payload.length).toBeLessThanOrEqual(4096);
+    expect(await count(bad)).toBe(0);
+    expect(await count(good)).toBe(cases.length + 1);
+    const metrics = await h.proc.infra.metrics.getSingleMetricAsString('ingestion_messages_rejected_total');
+    expect(metrics).toMatch(/reason="payload-too-large"} [1-9]/);
+    expect(h.proc.app.get(IngestionService).degraded).toBeNull();
   });
 
   it('decodes Sparkplug B: births bind aliases, data resolves them, gaps and deaths are recorded', async () => {
