@@ -1,18 +1,68 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, ValidationPipe, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import type { Infrastructure } from '@continuum/runtime';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { AuthService } from './auth/auth.service';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { HealthController } from './health/health.controller';
+import { MachinesController } from './machines/machines.controller';
+import { MachinesService } from './machines/machines.service';
 import { METRICS_REGISTRY, MetricsController } from './metrics/metrics.controller';
+import { TelemetryController } from './telemetry/telemetry.controller';
+import { TelemetryService } from './telemetry/telemetry.service';
 
-/** The api app: HTTP endpoints (health now; REST, socket.io and the dashboard as they arrive). */
+/** Base path of the REST API; /health and /metrics stay at the root. */
+export const API_PREFIX = 'api/v1';
+
+/**
+ * The api app: REST under /api/v1 (bearer API keys with roles, validation, RFC 7807 errors,
+ * rate limiting), /health, /metrics and the OpenAPI document at /api/docs.
+ */
 @Module({})
 export class ApiModule {
   static register(infra: Infrastructure): DynamicModule {
     return {
       module: ApiModule,
-      imports: [TerminusModule, infra.modules.persistence, infra.modules.messaging],
-      controllers: [HealthController, MetricsController],
-      providers: [{ provide: METRICS_REGISTRY, useValue: infra.metrics }],
+      imports: [
+        infra.modules.config,
+        TerminusModule,
+        infra.modules.persistence,
+        infra.modules.messaging,
+        ThrottlerModule.forRoot([{ ttl: 60_000, limit: infra.config.api.rateLimitPerMinute }]),
+      ],
+      controllers: [HealthController, MetricsController, MachinesController, TelemetryController, ApiKeysController],
+      providers: [
+        { provide: METRICS_REGISTRY, useValue: infra.metrics },
+        AuthService,
+        MachinesService,
+        TelemetryService,
+        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+        },
+      ],
     };
+  }
+
+  /** Application-level settings: the /api/v1 prefix, body limits and the OpenAPI document. */
+  static configure(app: INestApplication): void {
+    app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'metrics'] });
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Continuum API')
+        .setDescription('Machines, telemetry, twins, alerts, work orders and maintenance scheduling.')
+        .setVersion('1')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key (ck_...)' })
+        .build(),
+    );
+    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
   }
 }

@@ -13,6 +13,7 @@ import { Database } from './database';
 import { DatabaseHealthIndicator } from './database.health';
 import { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies';
 import {
+  ApiKeysRepository,
   DeadLettersRepository,
   MachineEventsRepository,
   MachinesRepository,
@@ -28,6 +29,7 @@ const REPOSITORIES = [
   DeadLettersRepository,
   TwinStatesRepository,
   MachineEventsRepository,
+  ApiKeysRepository,
 ];
 
 /**

@@ -11,6 +11,8 @@ export interface ProcessSpec {
   role: string;
   /** The root module, built from the process's infrastructure. */
   rootModule: (infra: Infrastructure) => DynamicModule;
+  /** Application-level setup before listening (global prefix, OpenAPI document, ...). */
+  configure?: (app: INestApplication) => void;
   /** Serve HTTP on PORT (health, REST, dashboard). */
   http: boolean;
   /** Receive internal events (`@EventPattern` handlers). */
@@ -47,6 +49,7 @@ export async function startProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv = p
     app = await NestFactory.create(spec.rootModule(infra), { bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(Logger));
     app.flushLogs();
+    spec.configure?.(app);
     if (spec.events) {
       app.connectMicroservice(eventTransportOptions(infra.messaging, 'events-in'));
       await app.startAllMicroservices();

@@ -1,3 +1,5 @@
+import { SkipThrottle } from '@nestjs/throttler';
+import { Public } from '../auth/auth.decorators';
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 
@@ -5,6 +7,8 @@ import type { Registry } from 'prom-client';
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 
 /** `GET /metrics`: every metric the apps in this process registered, in Prometheus text format. */
+@Public()
+@SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
   constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}

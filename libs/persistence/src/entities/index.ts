@@ -1,4 +1,5 @@
 import { AlertEntity } from './alert.entity';
+import { ApiKeyEntity } from './api-key.entity';
 import { DeadLetterEntity } from './dead-letter.entity';
 import { MachineEntity } from './machine.entity';
 import { MachineEventEntity } from './machine-event.entity';
@@ -9,6 +10,7 @@ import { TwinStateEntity } from './twin-state.entity';
 import { WorkOrderEntity } from './work-order.entity';
 
 export * from './alert.entity';
+export * from './api-key.entity';
 export * from './dead-letter.entity';
 export * from './machine.entity';
 export * from './machine-event.entity';
@@ -20,6 +22,7 @@ export * from './work-order.entity';
 
 export const ENTITIES = [
   AlertEntity,
+  ApiKeyEntity,
   DeadLetterEntity,
   MachineEntity,
   MachineEventEntity,

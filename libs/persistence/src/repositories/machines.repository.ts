@@ -27,6 +27,46 @@ export class MachinesRepository {
     return this.repo.find({ where: { ...filter }, order: { id: 'ASC' } });
   }
 
+  /** A page of machines ordered by id, and how many match in all. */
+  async page(
+    filter: { plantId?: string; plantIds?: readonly string[] | null; assetType?: string },
+    limit: number,
+    offset: number,
+  ): Promise<{ items: MachineEntity[]; total: number }> {
+    const qb = this.repo.createQueryBuilder('m').orderBy('m.id', 'ASC').take(limit).skip(offset);
+    if (filter.plantId) qb.andWhere('m.plant_id = :plantId', { plantId: filter.plantId });
+    if (filter.plantIds)
+      qb.andWhere('m.plant_id IN (:...plantIds)', { plantIds: filter.plantIds.length ? filter.plantIds : [''] });
+    if (filter.assetType) qb.andWhere('m.asset_type = :assetType', { assetType: filter.assetType });
+    const [items, total] = await qb.getManyAndCount();
+    return { items, total };
+  }
+
+  /** Registers a new machine; false when the id is taken. */
+  async insert(machine: MachineRegistration): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .values({
+        id: machine.id,
+        plantId: machine.plantId,
+        assetType: machine.assetType,
+        name: machine.name ?? machine.id,
+        sensors: machine.sensors ?? [],
+        metadata: machine.metadata ?? {},
+      } as QueryDeepPartialEntity<MachineEntity>)
+      .orIgnore()
+      .returning('id')
+      .execute();
+    return result.raw.length > 0;
+  }
+
+  /** Changes the given fields of a machine; false when it does not exist. */
+  async update(id: string, changes: Partial<Omit<MachineRegistration, 'id'>>): Promise<boolean> {
+    const result = await this.repo.update({ id }, changes as QueryDeepPartialEntity<MachineEntity>);
+    return (result.affected ?? 0) > 0;
+  }
+
   /** Registers a machine, or updates it if it exists; returns the stored row. */
   async upsert(machine: MachineRegistration): Promise<MachineEntity> {
     await this.repo.upsert(

@@ -108,6 +108,31 @@ export class ReadingsRepository {
     }));
   }
 
+  /**
+   * Buckets of `bucketSeconds` (a multiple of 60) built from the per-minute aggregate: averages
+   * weighted by count, so the numbers equal those computed from the raw readings.
+   */
+  async aggregate(query: ReadingsQuery, bucketSeconds: number): Promise<ReadingBucket[]> {
+    const rows: { bucket: Date; sensor: string; avg: number; min: number; max: number; count: string | number }[] =
+      await this.dataSource.query(
+        `SELECT date_bin(make_interval(secs => $5), bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket, sensor,
+                sum(avg * count) / sum(count) AS avg, min(min) AS min, max(max) AS max, sum(count)::bigint AS count
+         FROM readings_1m
+         WHERE machine_id = $1 AND ($2::text IS NULL OR sensor = $2) AND bucket >= $3 AND bucket < $4
+         GROUP BY 1, sensor ORDER BY 1, sensor`,
+        [query.machineId, query.sensor ?? null, query.from, query.to, bucketSeconds],
+      );
+    return rows.map((r) => ({
+      bucket: new Date(r.bucket),
+      machineId: query.machineId,
+      sensor: r.sensor,
+      avg: Number(r.avg),
+      min: Number(r.min),
+      max: Number(r.max),
+      count: Number(r.count),
+    }));
+  }
+
   async count(machineId?: string): Promise<number> {
     const [row] = await this.dataSource.query(
       `SELECT count(*)::int AS n FROM readings WHERE $1::text IS NULL OR machine_id = $1`,

@@ -1,0 +1,51 @@
+import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { MachinesRepository, type MachineEntity } from '@continuum/persistence';
+import { canSeePlant, type Principal } from '../auth/principal';
+import type { Page } from '../common/pagination.dto';
+import type { ListMachinesQuery, RegisterMachineDto, UpdateMachineDto } from './dto/machine.dto';
+
+/** Machine registry decisions: plant scoping, conflicts, not-found. */
+@Injectable()
+export class MachinesService {
+  constructor(private readonly machines: MachinesRepository) {}
+
+  async list(principal: Principal, query: ListMachinesQuery): Promise<Page<MachineEntity>> {
+    if (query.plantId && !canSeePlant(principal, query.plantId)) this.forbidPlant(query.plantId);
+    const { items, total } = await this.machines.page(
+      { plantId: query.plantId, plantIds: principal.plantIds, assetType: query.assetType },
+      query.limit,
+      query.offset,
+    );
+    return { items, total, limit: query.limit, offset: query.offset };
+  }
+
+  /** The machine, if it exists and the caller may see its plant. */
+  async get(principal: Principal, id: string): Promise<MachineEntity> {
+    const machine = await this.machines.findById(id);
+    if (!machine) throw new NotFoundException(`machine ${id} does not exist`);
+    if (!canSeePlant(principal, machine.plantId)) this.forbidPlant(machine.plantId);
+    return machine;
+  }
+
+  async register(principal: Principal, dto: RegisterMachineDto): Promise<MachineEntity> {
+    if (!canSeePlant(principal, dto.plantId)) this.forbidPlant(dto.plantId);
+    if (!(await this.machines.insert(dto))) throw new ConflictException(`machine ${dto.id} is already registered`);
+    return (await this.machines.findById(dto.id))!;
+  }
+
+  async update(principal: Principal, id: string, dto: UpdateMachineDto): Promise<MachineEntity> {
+    await this.get(principal, id);
+    if (dto.plantId && !canSeePlant(principal, dto.plantId)) this.forbidPlant(dto.plantId);
+    await this.machines.update(id, dto);
+    return (await this.machines.findById(id))!;
+  }
+
+  async remove(principal: Principal, id: string): Promise<void> {
+    await this.get(principal, id);
+    await this.machines.delete(id);
+  }
+
+  private forbidPlant(plantId: string): never {
+    throw new ForbiddenException(`this API key has no access to plant ${plantId}`);
+  }
+}
