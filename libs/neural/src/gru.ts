@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { activate } from './layers';
+import { activate, affine, matmul } from './layers';
 import type { ParamScope } from './params';
 
 /**
@@ -44,11 +44,11 @@ export class MaskedGru {
   update(h: tf.Tensor, x: tf.Tensor, mask: tf.Tensor): tf.Tensor {
     const H = this.hiddenDim;
     const inp = tf.concat([tf.mul(x, mask), mask], 1);
-    const xw = tf.fused.matMul({ a: inp as tf.Tensor2D, b: this.wx as tf.Tensor2D, bias: this.b });
+    const xw = affine(inp, this.wx, this.b);
     const [xg, xn] = tf.split(xw, [2 * H, H], 1);
-    const gates = tf.sigmoid(tf.add(xg, tf.matMul(h as tf.Tensor2D, this.wh as tf.Tensor2D)));
+    const gates = tf.sigmoid(tf.add(xg, matmul(h, this.wh)));
     const [u, r] = tf.split(gates, 2, 1);
-    const n = activate(tf.add(xn, tf.matMul(tf.mul(r, h) as tf.Tensor2D, this.un as tf.Tensor2D)), 'tanh');
+    const n = activate(tf.add(xn, matmul(tf.mul(r, h), this.un)), 'tanh');
     const hNew = tf.add(n, tf.mul(u, tf.sub(h, n)));
     // Any sensor observed → take the update; none → keep h exactly (h + 0 · (h' − h) = h).
     const any = tf.cast(tf.greater(tf.sum(mask, 1, true), 0), 'float32');

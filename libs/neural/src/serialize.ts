@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { AugmentedNeuralOde } from './augmented';
 import { NeuralCde } from './cde';
+import { RulOdeRnn } from './cmapss/rul-model';
 import { LatentOde } from './latent-ode';
 import type { NeuralModel } from './model';
 import { OdeRnnModel } from './ode-rnn-model';
@@ -53,6 +54,7 @@ const registry = new Map<string, Factory>([
   ['ode-rnn', (c) => new OdeRnnModel(c)],
   ['neural-cde', (c) => new NeuralCde(c)],
   ['augmented-node', (c) => new AugmentedNeuralOde(c)],
+  ['cmapss-rul-ode-rnn', (c) => new RulOdeRnn(c)],
 ]);
 
 /** Registers a model kind for {@link loadModel} (task models built on the library's parts). */

@@ -1,0 +1,202 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../random';
+import { packSeries, type Series } from '../sequences';
+import { type Normalisation, saveModel } from '../serialize';
+import { train, type TrainProgress } from '../train';
+import { dropReadings, type Engine, fitNormalisation, type Prepared, prepare, rulTarget } from './data';
+import { RulOdeRnn, type RulModelConfig } from './rul-model';
+
+/** Settings of {@link trainRul} (defaults are the ones behind docs/neural.md's figures). */
+export interface RulTrainOptions {
+  seed?: number;
+  /** Readings per input window (the last `window` readings before the prediction time; default 50). */
+  window?: number;
+  /** RUL cap of the piecewise-linear target (default 125). */
+  rulCap?: number;
+  epochs?: number;
+  stepsPerEpoch?: number;
+  batchSize?: number;
+  lr?: number;
+  /** Fraction of training engines held out for early stopping (default 0.1). */
+  valFraction?: number;
+  /** Time budget in seconds (default 900). */
+  maxSeconds?: number;
+  model?: Partial<RulModelConfig>;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+/** A trained predictor with its normalisation. */
+export interface RulPredictor {
+  model: RulOdeRnn;
+  norm: Normalisation;
+  window: number;
+}
+
+/** One input window: readings `keep` (indices into the engine) → the last `window` of them. */
+function windowSeries(p: Prepared, keep: number[], window: number): Series {
+  const idx = keep.slice(-window);
+  const values = new Float32Array(idx.length * p.F);
+  idx.forEach((i, k) => values.set(p.values.subarray(i * p.F, (i + 1) * p.F), k * p.F));
+  return { times: idx.map((i) => p.times[i]), values };
+}
+
+/**
+ * A training example: the engine cut at reading `end`, with a random fraction of earlier readings
+ * dropped (augmentation for irregular sampling), target RUL / cap.
+ */
+function example(p: Prepared, end: number, drop: number, rng: Rng, window: number, cap: number) {
+  const keep = dropReadings(end + 1, drop, rng);
+  const total = p.cycles[p.cycles.length - 1];
+  return { series: windowSeries(p, keep, window), target: rulTarget(total, p.cycles[end], cap) / cap };
+}
+
+/**
+ * Trains an ODE-RNN RUL regressor on run-to-failure engines (C-MAPSS training files): z-score
+ * normalisation of the non-constant sensors, piecewise-linear target capped at `rulCap`, random cut
+ * points and random reading drops (half of the examples lose 0-60% of their readings), Adam with a
+ * cosine schedule, clipping and early stopping on held-out engines.
+ */
+export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulPredictor & { seconds: number } {
+  const seed = options.seed ?? 1;
+  const window = options.window ?? 50;
+  const cap = options.rulCap ?? 125;
+  const rng = new Rng(seed);
+  const order = rng.shuffle(engines.map((_, i) => i));
+  const nVal = Math.max(1, Math.round((options.valFraction ?? 0.1) * engines.length));
+  const valIdx = new Set(order.slice(0, nVal));
+  const trainEngines = engines.filter((_, i) => !valIdx.has(i));
+  const valEngines = engines.filter((_, i) => valIdx.has(i));
+  const norm = fitNormalisation(trainEngines, cap);
+  const prepTrain = trainEngines.map((e) => prepare(e, norm));
+  const prepVal = valEngines.map((e) => prepare(e, norm));
+  const F = prepTrain[0].F;
+  const model = new RulOdeRnn({
+    inputDim: F,
+    hiddenDim: 32,
+    odeHidden: [32],
+    headHidden: [32],
+    activation: 'tanh',
+    rulCap: cap,
+    solver: { method: 'euler', gradient: 'backprop' },
+    seed,
+    ...options.model,
+  });
+  const batchSize = options.batchSize ?? 64;
+  const steps = options.stepsPerEpoch ?? 40;
+  // A fixed validation set: 8 cuts per engine, regular and with half the readings dropped.
+  const vrng = new Rng(seed + 17);
+  const valEx = prepVal.flatMap((p) =>
+    Array.from({ length: 8 }, (_, k) => {
+      const end = Math.min(p.cycles.length - 1, 30 + vrng.int(Math.max(1, p.cycles.length - 30)));
+      return example(p, end, k % 2 === 0 ? 0 : 0.5, vrng, window, cap);
+    }),
+  );
+  const valSeq = packSeries(
+    valEx.map((e) => e.series),
+    F,
+  );
+  const valY = Float32Array.from(valEx.map((e) => e.target));
+  const res = train(model, {
+    epochs: options.epochs ?? 60,
+    lr: options.lr ?? 3e-3,
+    schedule: { type: 'cosine', minLr: 2e-4 },
+    clipNorm: 1,
+    patience: 15,
+    seed,
+    maxSeconds: options.maxSeconds ?? 900,
+    batches: (_epoch, r) =>
+      Array.from({ length: steps }, () => {
+        const ex = Array.from({ length: batchSize }, () => {
+          const p = prepTrain[r.int(prepTrain.length)];
+          const n = p.cycles.length;
+          const lo = Math.min(n - 1, 15);
+          const end = lo + r.int(n - lo);
+          const drop = r.uniform() < 0.5 ? 0.6 * r.uniform() : 0;
+          return example(p, end, drop, r, window, cap);
+        });
+        return {
+          seq: packSeries(
+            ex.map((e) => e.series),
+            F,
+          ),
+          y: Float32Array.from(ex.map((e) => e.target)),
+        };
+      }),
+    lossFn: (b) => {
+      const pred = model.forward(b.seq);
+      const loss = tf.mean(tf.square(tf.sub(pred, tf.tensor1d(b.y)))) as tf.Scalar;
+      return { loss, parts: { rmse: Math.sqrt(loss.dataSync()[0]) * cap } };
+    },
+    validate: () => {
+      const pred = model.forward(valSeq);
+      return tf.mean(tf.square(tf.sub(pred, tf.tensor1d(valY)))).dataSync()[0];
+    },
+    onProgress: options.onProgress,
+  });
+  return { model, norm, window, seconds: res.seconds };
+}
+
+/**
+ * Predicts the RUL (cycles) at the last reading of each engine, after dropping `drop` of its readings
+ * at random (keeping the last).
+ */
+export function predictRul(predictor: RulPredictor, engines: Engine[], drop = 0, seed = 0): number[] {
+  const rng = new Rng(seed);
+  const series = engines.map((e) => {
+    const p = prepare(e, predictor.norm);
+    return windowSeries(p, dropReadings(p.cycles.length, drop, rng), predictor.window);
+  });
+  return predictSeries(predictor, series);
+}
+
+/** Batched prediction for prepared windows (RUL in cycles, clipped at 0). */
+export function predictSeries(predictor: RulPredictor, series: Series[], batch = 512): number[] {
+  const out: number[] = [];
+  const F = predictor.norm.features.length + 1;
+  for (let i = 0; i < series.length; i += batch) {
+    const seq = packSeries(series.slice(i, i + batch), F);
+    const v = tf.tidy(() => predictor.model.forward(seq).dataSync());
+    v.forEach((x) => out.push(Math.max(0, x * predictor.model.config.rulCap)));
+  }
+  predictor.model.nfe.take();
+  return out;
+}
+
+/** Cut-point windows of held-out engines, for cross-validation: every cut from reading `minLen` on. */
+export function cutWindows(
+  predictor: RulPredictor,
+  engines: Engine[],
+  drop: number,
+  seed: number,
+  minLen = 31,
+): { series: Series[]; truth: number[]; rulUncapped: number[] } {
+  const rng = new Rng(seed);
+  const series: Series[] = [];
+  const truth: number[] = [];
+  const rulUncapped: number[] = [];
+  const cap = predictor.model.config.rulCap;
+  for (const e of engines) {
+    const p = prepare(e, predictor.norm);
+    const total = p.cycles[p.cycles.length - 1];
+    for (let end = minLen - 1; end < p.cycles.length; end++) {
+      series.push(windowSeries(p, dropReadings(end + 1, drop, rng), predictor.window));
+      truth.push(rulTarget(total, p.cycles[end], cap));
+      rulUncapped.push(total - p.cycles[end]);
+    }
+  }
+  return { series, truth, rulUncapped };
+}
+
+/** Saves a predictor (model + normalisation + window) with metrics and a training-data description. */
+export function saveRul(predictor: RulPredictor, dir: string, metrics: Record<string, unknown>, source: string): void {
+  saveModel(predictor.model, dir, {
+    normalisation: predictor.norm,
+    metrics,
+    trainingData: {
+      source,
+      description:
+        'NASA C-MAPSS run-to-failure trajectories (Saxena et al. 2008); piecewise-linear RUL target capped at rulCap',
+    },
+    extra: { window: predictor.window },
+  });
+}
