@@ -27,8 +27,23 @@ export const twinMessageSchema = z.object({
   anomalyScore: finiteNumberSchema,
   nfe: z.number().int().min(0),
   solverError: z.number().min(0),
+  /**
+   * The twin's latest forecast, when one was computed with this update (the twin forecasts each
+   * machine periodically, not at every reading): remaining useful life quantiles in milliseconds
+   * (null when no threshold is crossed within the horizon) and, per sensor with a failure
+   * threshold, the probability that it crosses it within the horizon.
+   */
+  forecast: z
+    .object({
+      horizonMs: z.number().positive(),
+      samples: z.number().int().min(1),
+      rulMs: z.object({ p10: z.number(), p50: z.number(), p90: z.number() }).nullable(),
+      crossingProbability: z.record(sensorNameSchema, z.number().min(0).max(1)),
+    })
+    .optional(),
 });
 export type TwinMessage = z.infer<typeof twinMessageSchema>;
+export type TwinForecastSummary = NonNullable<TwinMessage['forecast']>;
 
 export const alertSeveritySchema = z.enum(['critical', 'major', 'minor', 'warning']);
 export const alertStatusSchema = z.enum(['open', 'acknowledged', 'resolved', 'cleared']);
