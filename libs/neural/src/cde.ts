@@ -86,6 +86,7 @@ export class NeuralCde extends NeuralModel<NeuralCdeConfig> {
       };
       const ys = solveAt(f, z, [ti, knots[i + 1]], this.variables(), this.solver, this.nfe);
       z = tf.squeeze(tf.slice(ys, [1, 0, 0], [1, -1, -1]), [0]);
+      if ((this.solver.gradient ?? 'adjoint') === 'adjoint') this.nfe.retain(bi, ci, di);
       zs.push(z);
     }
     return { zs: tf.stack(zs), output: this.readout.apply(z) };

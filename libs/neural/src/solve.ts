@@ -41,6 +41,16 @@ export class NfeCounter {
   backward = 0;
   backwardKnown = false;
   private pending: AdjointStats[] = [];
+  private retained: tf.Tensor[] = [];
+
+  /**
+   * Keeps constant tensors that an adjoint solve's vector field closes over alive until the gradient
+   * has been computed (the forward scope would dispose them before the backward solve re-evaluates
+   * the field); they are disposed by the next {@link take}.
+   */
+  retain(...tensors: tf.Tensor[]): void {
+    tensors.forEach((t) => this.retained.push(tf.keep(t)));
+  }
 
   /** Adds a forward solve. */
   addForward(nfe: number): void {
@@ -69,6 +79,8 @@ export class NfeCounter {
     this.forward = 0;
     this.backward = 0;
     this.backwardKnown = false;
+    this.retained.forEach((t) => t.dispose());
+    this.retained = [];
     return r;
   }
 }
@@ -142,7 +154,16 @@ export function solveIntervals(
   const ys = solveAt(fs, y0, [0, 1], params, cfg, counter);
   const y = tf.squeeze(tf.slice(ys, [1, 0, 0], [1, -1, -1]), [0]);
   ys.dispose();
-  startT.dispose();
-  spanT.dispose();
+  if ((cfg.gradient ?? 'adjoint') === 'adjoint') {
+    // The backward solve re-evaluates fs: keep its constants until the gradient is done.
+    if (counter) counter.retain(startT, spanT);
+    else {
+      tf.keep(startT);
+      tf.keep(spanT);
+    }
+  } else {
+    startT.dispose();
+    spanT.dispose();
+  }
   return y;
 }
