@@ -1,0 +1,170 @@
+import type { TwinMessage } from '@continuum/contracts';
+import type { AlertRule } from '../rules/alert-rule';
+import { DEFAULT_CUSUM, TimeAwareCusum, type CusumParams } from './cusum';
+
+/** What a detector says after a twin update: its value (compared with the rule's raise/clear levels). */
+export interface DetectorOutput {
+  value: number;
+  /** The sensor that drives the value, when one does. */
+  sensor: string | null;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * A stateful test on one machine's twin updates. `update` returns null when the message carries
+ * nothing for it (a forecast detector and a message without a forecast, say): the rule is not
+ * evaluated then.
+ */
+export interface Detector {
+  update(message: TwinMessage): DetectorOutput | null;
+}
+
+function cusumParams(params: Record<string, number>, defaults: CusumParams): CusumParams {
+  return {
+    k: params.k ?? defaults.k,
+    leakPerHour: params.leakPerHour ?? defaults.leakPerHour,
+    clip: params.clip ?? defaults.clip,
+    cap: params.cap ?? defaults.cap,
+    twoSided: defaults.twoSided,
+  };
+}
+
+/**
+ * Divergence between a machine and its twin: one time-aware two-sided CUSUM per sensor on the
+ * twin's normalised residuals (z-scores); the value is the largest statistic over the sensors.
+ * Params: k, leakPerHour, clip, cap (see {@link CusumParams}).
+ */
+export class ResidualCusumDetector implements Detector {
+  private readonly perSensor = new Map<string, TimeAwareCusum>();
+  private readonly params: CusumParams;
+
+  constructor(
+    params: Record<string, number>,
+    private readonly sensors: readonly string[] | null,
+  ) {
+    this.params = cusumParams(params, DEFAULT_CUSUM);
+  }
+
+  update(message: TwinMessage): DetectorOutput | null {
+    let seen = false;
+    for (const [sensor, z] of Object.entries(message.residuals)) {
+      if (this.sensors && !this.sensors.includes(sensor)) continue;
+      let cusum = this.perSensor.get(sensor);
+      if (!cusum) this.perSensor.set(sensor, (cusum = new TimeAwareCusum(this.params)));
+      cusum.update(z, message.ts);
+      seen = true;
+    }
+    if (!seen) return null;
+    let best: { sensor: string; cusum: TimeAwareCusum } | null = null;
+    for (const [sensor, cusum] of this.perSensor) if (!best || cusum.value > best.cusum.value) best = { sensor, cusum };
+    return {
+      value: best!.cusum.value,
+      sensor: best!.sensor,
+      detail: { direction: best!.cusum.direction, residual: message.residuals[best!.sensor] ?? null },
+    };
+  }
+}
+
+/**
+ * Divergence on the twin's anomaly score: a one-sided time-aware CUSUM on
+ * (score − baseline) / scale. Params: baseline (default 1), scale (default 1), k, leakPerHour, clip, cap.
+ * The defaults suit a score that is a mean squared z-score (about 1 while healthy).
+ */
+export class AnomalyScoreCusumDetector implements Detector {
+  private readonly cusum: TimeAwareCusum;
+  private readonly baseline: number;
+  private readonly scale: number;
+
+  constructor(params: Record<string, number>) {
+    this.cusum = new TimeAwareCusum(cusumParams(params, { ...DEFAULT_CUSUM, twoSided: false }));
+    this.baseline = params.baseline ?? 1;
+    this.scale = params.scale && params.scale > 0 ? params.scale : 1;
+  }
+
+  update(message: TwinMessage): DetectorOutput {
+    const value = this.cusum.update((message.anomalyScore - this.baseline) / this.scale, message.ts);
+    return { value, sensor: null, detail: { anomalyScore: message.anomalyScore } };
+  }
+
+  reset(): void {
+    this.cusum.reset();
+  }
+}
+
+/**
+ * Probability that the remaining useful life is at most `limitMs`, read off the quantiles
+ * p10/p50/p90 by linear interpolation of the distribution function (0.1, 0.5, 0.9 at the
+ * quantiles; 0 at zero life, 1 at p90 + (p90 − p50)).
+ */
+export function probabilityRulWithin(rul: { p10: number; p50: number; p90: number }, limitMs: number): number {
+  const points: [number, number][] = [
+    [0, 0],
+    [Math.max(rul.p10, 0), 0.1],
+    [Math.max(rul.p50, rul.p10, 0), 0.5],
+    [Math.max(rul.p90, rul.p50, 0), 0.9],
+    [Math.max(rul.p90 + (rul.p90 - rul.p50), rul.p90, 0), 1],
+  ];
+  if (limitMs <= 0) return rul.p10 <= 0 ? 0.1 : 0;
+  for (let i = 1; i < points.length; i++) {
+    const [x0, y0] = points[i - 1];
+    const [x1, y1] = points[i];
+    if (limitMs <= x1) return x1 === x0 ? y1 : y0 + ((y1 - y0) * (limitMs - x0)) / (x1 - x0);
+  }
+  return 1;
+}
+
+/**
+ * Predictive maintenance: the twin's forecast. The value is the largest probability that a watched
+ * sensor crosses its failure threshold within the forecast horizon, or, when `rulLimitMs` is set,
+ * the probability that the remaining useful life is below it (if larger). Messages without a
+ * forecast are not evaluated. Params: rulLimitMs (default 7 days; 0 turns the RUL test off).
+ */
+export class ForecastDetector implements Detector {
+  private readonly rulLimitMs: number;
+
+  constructor(
+    params: Record<string, number>,
+    private readonly sensors: readonly string[] | null,
+  ) {
+    this.rulLimitMs = params.rulLimitMs ?? 7 * 86_400_000;
+  }
+
+  update(message: TwinMessage): DetectorOutput | null {
+    const forecast = message.forecast;
+    if (!forecast) return null;
+    let value = 0;
+    let sensor: string | null = null;
+    for (const [name, p] of Object.entries(forecast.crossingProbability)) {
+      if (this.sensors && !this.sensors.includes(name)) continue;
+      if (p > value) [value, sensor] = [p, name];
+    }
+    let rulProbability: number | null = null;
+    if (forecast.rulMs && this.rulLimitMs > 0) {
+      rulProbability = probabilityRulWithin(forecast.rulMs, this.rulLimitMs);
+      if (rulProbability > value) value = rulProbability;
+    }
+    return {
+      value,
+      sensor,
+      detail: {
+        horizonMs: forecast.horizonMs,
+        rulMs: forecast.rulMs,
+        crossingProbability: forecast.crossingProbability,
+        rulProbability,
+        rulLimitMs: this.rulLimitMs,
+      },
+    };
+  }
+}
+
+/** The detector a rule runs (a fresh one per machine). */
+export function createDetector(rule: Pick<AlertRule, 'detector' | 'params' | 'sensors'>): Detector {
+  switch (rule.detector) {
+    case 'residual-cusum':
+      return new ResidualCusumDetector(rule.params, rule.sensors);
+    case 'anomaly-cusum':
+      return new AnomalyScoreCusumDetector(rule.params);
+    case 'forecast':
+      return new ForecastDetector(rule.params, rule.sensors);
+  }
+}
