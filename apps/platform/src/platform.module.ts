@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Infrastructure } from '@continuum/runtime';
 import { ApiModule } from '../../api/src/api.module';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
+import { SimulatorModule } from '../../simulator/src/simulator.module';
 
 /**
  * Every app of Continuum in one process, on one shared infrastructure (embedded defaults:
@@ -12,7 +13,12 @@ export class PlatformModule {
   static register(infra: Infrastructure): DynamicModule {
     return {
       module: PlatformModule,
-      imports: [infra.modules.config, ApiModule.register(infra), IngestionModule.register(infra)],
+      imports: [
+        infra.modules.config,
+        ApiModule.register(infra),
+        IngestionModule.register(infra),
+        SimulatorModule.register(infra),
+      ],
     };
   }
 }

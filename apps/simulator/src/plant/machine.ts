@@ -33,6 +33,8 @@ export interface MachineBehaviour {
   burstRate: number;
   meanBurstDuration: number;
   burstFactor: number;
+  /** Multiplies every sensor's reading rate (tests and benchmarks thin or thicken the streams). */
+  sampleRateScale: number;
   /** ODE method, tolerances. */
   method: MethodName;
   rtol: number;
@@ -46,6 +48,7 @@ export const DEFAULT_BEHAVIOUR: MachineBehaviour = {
   burstRate: 1 / (8 * 3600),
   meanBurstDuration: 120,
   burstFactor: 5,
+  sampleRateScale: 1,
   method: 'dopri5',
   rtol: 1e-5,
 };
@@ -75,6 +78,8 @@ export class SimulatedMachine {
   private readonly faultApplier: FaultApplier;
   private readonly rngs: { params: Rng; regime: Rng; arrivals: Rng; noise: Rng; faults: Rng };
   private lastStep = 0;
+  /** Faults already reported as ground truth (they are reported when they begin). */
+  private faultsAnnounced = 0;
   private pendingTruth: GroundTruthRecord[] = [];
 
   constructor(
@@ -118,7 +123,6 @@ export class SimulatedMachine {
         ...randomFaults(machineId, model.sensors, plan, 0, options.horizon ?? 365 * 86400, this.rngs.faults),
       );
       this.faults.sort((a, b) => a.start - b.start);
-      for (const f of this.faults) this.pendingTruth.push({ type: 'fault', ...f, machineId });
     }
   }
 
@@ -150,7 +154,7 @@ export class SimulatedMachine {
 
   private nextArrivalAfter(t: number, sensor: SensorDef): number {
     // Thinning (Lewis & Shedler 1979): candidates at the burst rate, kept with probability rate/max.
-    const base = sensor.ratePerHour / 3600;
+    const base = (sensor.ratePerHour * this.behaviour.sampleRateScale) / 3600;
     const max = base * this.behaviour.burstFactor;
     let candidate = t;
     for (;;) {
@@ -193,6 +197,10 @@ export class SimulatedMachine {
       const segEnd = Math.min(tEnd, this.nextRegimeChange);
       if (segEnd > this.t) this.integrate(segEnd, step);
       if (this.failedAt === null && this.t >= this.nextRegimeChange) this.changeRegime(step);
+    }
+    while (this.faultsAnnounced < this.faults.length && this.faults[this.faultsAnnounced].start < tEnd) {
+      const f = this.faults[this.faultsAnnounced++];
+      step.truth.push({ type: 'fault', ...f, t: f.start, machineId: this.machineId });
     }
     return step;
   }
