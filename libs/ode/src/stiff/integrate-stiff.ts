@@ -68,7 +68,8 @@ export function integrateStiff(cfg: StiffIntegrateConfig): StiffIntegrateResult 
   const dir = Math.sign(tEnd - ts[0]);
   let t = ts[0];
   let y = cfg.y0;
-  if (!allFinite(y)) throw new OdeError('non_finite_state', `The initial state at t=${t} is not finite.`, { t, step: 0 });
+  if (!allFinite(y))
+    throw new OdeError('non_finite_state', `The initial state at t=${t} is not finite.`, { t, step: 0 });
   let f = sys.f(t, y);
   if (!allFinite(f))
     throw new OdeError('non_finite_state', `The vector field is not finite at the initial state (t=${t}, step 0).`, {
@@ -78,9 +79,7 @@ export function integrateStiff(cfg: StiffIntegrateConfig): StiffIntegrateResult 
   stepper.start(sys, t, y, f);
   const fixed = cfg.stepSize;
   let hAbs =
-    fixed ??
-    cfg.firstStep ??
-    sys.initialStep(t, y, f, dir, stepper.errorOrder, Math.abs(tEnd - t), cfg.maxStep);
+    fixed ?? cfg.firstStep ?? sys.initialStep(t, y, f, dir, stepper.errorOrder, Math.abs(tEnd - t), cfg.maxStep);
   hAbs = Math.abs(hAbs);
   let pstate: PredictiveState = controller.init();
   let estate: ControllerState = pi.init();

@@ -104,7 +104,13 @@ export function luSolve(f: BlockLU, r: Float64Array): Float64Array {
 }
 
 /** Factors `(alphaRe + i·alphaIm)·I − J` for every block (the complex Newton matrix of Radau IIA). */
-export function luShiftedComplex(J: Float64Array, B: number, d: number, alphaRe: number, alphaIm: number): ComplexBlockLU {
+export function luShiftedComplex(
+  J: Float64Array,
+  B: number,
+  d: number,
+  alphaRe: number,
+  alphaIm: number,
+): ComplexBlockLU {
   const re = new Float64Array(B * d * d);
   const im = new Float64Array(B * d * d);
   for (let i = 0; i < re.length; i++) re[i] = -J[i];

@@ -48,7 +48,10 @@ export interface ImplicitOptions<Y> {
 }
 
 /** Builds the stepper named `method` (not 'auto'). */
-export function makeStepper(method: ImplicitMethodName, options: { newton?: NewtonSolver; autonomous?: boolean } = {}): StiffStepper {
+export function makeStepper(
+  method: ImplicitMethodName,
+  options: { newton?: NewtonSolver; autonomous?: boolean } = {},
+): StiffStepper {
   switch (method) {
     case 'kvaerno3':
       return new EsdirkStepper(KVAERNO3, options.newton);
@@ -117,11 +120,15 @@ export function odeintStiffFloat64(
   const d = y0.length;
   const rtol = options.rtol ?? 1e-6;
   const atol = options.atol ?? 1e-9;
-  if (typeof atol !== 'number') checkArgument(atol.length === d, `atol has ${atol.length} components but the state has ${d}`);
+  if (typeof atol !== 'number')
+    checkArgument(atol.length === d, `atol has ${atol.length} components but the state has ${d}`);
   const field = (t: number, y: Float64Array) => {
     const out = f(t, y);
     if (out.length !== d)
-      throw new OdeError('bad_arguments', `Shape mismatch: the vector field returned ${out.length} components for a state of ${d}`);
+      throw new OdeError(
+        'bad_arguments',
+        `Shape mismatch: the vector field returned ${out.length} components for a state of ${d}`,
+      );
     return Float64Array.from(out);
   };
   const userJac = options.jacobian;
@@ -129,8 +136,10 @@ export function odeintStiffFloat64(
     ? (t, y) => {
         const J = userJac(t, y);
         const flat = new Float64Array(d * d);
-        if (J.length === d && d > 1 && typeof J[0] !== 'number') (J as readonly ArrayLike<number>[]).forEach((row, i) => flat.set(Array.from(row), i * d));
-        else if (J.length === d && d === 1 && typeof J[0] !== 'number') flat[0] = (J as readonly ArrayLike<number>[])[0][0];
+        if (J.length === d && d > 1 && typeof J[0] !== 'number')
+          (J as readonly ArrayLike<number>[]).forEach((row, i) => flat.set(Array.from(row), i * d));
+        else if (J.length === d && d === 1 && typeof J[0] !== 'number')
+          flat[0] = (J as readonly ArrayLike<number>[])[0][0];
         else flat.set(Array.from(J as ArrayLike<number>));
         return flat;
       }
@@ -160,7 +169,8 @@ export function odeintStiffTensor(
   const d = shape[shape.length - 1];
   const rtol = options.rtol ?? 1e-5;
   const atol = options.atol ?? 1e-6;
-  if (typeof atol !== 'number') checkArgument(atol.length === d, `atol has ${atol.length} components but the state has ${d}`);
+  if (typeof atol !== 'number')
+    checkArgument(atol.length === d, `atol has ${atol.length} components but the state has ${d}`);
   const toTensor = (y: Float64Array) => tf.tensor(Float32Array.from(y), shape, 'float32');
   const field = (t: number, y: Float64Array): Float64Array =>
     scoped(() => {

@@ -37,13 +37,13 @@ export const ROBERTSON: StiffProblem = {
 
 const MU = 1000;
 
-/** Van der Pol's oscillator with μ = 1000 on [0, 3000] (Hairer & Wanner II, IV.1, eq. 1.5 unscaled). */
+/** Van der Pol's oscillator y1'' − μ(1 − y1²) y1' + y1 = 0 with μ = 1000 on [0, 3000] (SciPy's `solve_ivp` stiff example; Hairer & Wanner II, IV.1, unscaled). */
 export const VAN_DER_POL: StiffProblem = {
   name: 'vdp1000',
-  f: (_t, y) => [y[1], MU * ((1 - y[0] * y[0]) * y[1] - y[0])],
+  f: (_t, y) => [y[1], MU * (1 - y[0] * y[0]) * y[1] - y[0]],
   jacobian: (_t, y) => [
     [0, 1],
-    [MU * (-2 * y[0] * y[1] - 1), MU * (1 - y[0] * y[0])],
+    [-2 * MU * y[0] * y[1] - 1, MU * (1 - y[0] * y[0])],
   ],
   y0: [2, 0],
   t0: 0,
@@ -89,8 +89,8 @@ export const HIRES: StiffProblem = {
  * `hires.f`, computed with RADAU5 at tight tolerances).
  */
 export const HIRES_REFERENCE = [
-  0.7371312573325668e-3, 0.1442485726316185e-3, 0.5888729740967575e-4, 0.1175651343283149e-2,
-  0.2386356198831331e-2, 0.6238968252742796e-2, 0.2849998395185769e-2, 0.2850001604814231e-2,
+  0.7371312573325668e-3, 0.1442485726316185e-3, 0.5888729740967575e-4, 0.1175651343283149e-2, 0.2386356198831331e-2,
+  0.6238968252742796e-2, 0.2849998395185769e-2, 0.2850001604814231e-2,
 ];
 
 export const STIFF_PROBLEMS: readonly StiffProblem[] = [ROBERTSON, VAN_DER_POL, HIRES];

@@ -99,7 +99,7 @@ export class Radau5 implements StiffStepper {
       return z;
     });
     const scale = sys.scale(y);
-    let res: (RadauInfo & { converged: boolean }) | null = null;
+    let res: RadauInfo & { converged: boolean };
     for (;;) {
       if (!this.luR || this.luH !== h) this.factor(h);
       res = this.solveCollocation(t, y, h, Z0, scale);

@@ -38,7 +38,13 @@ export interface RosenbrockTableauSpec {
  * Runs the method on two scalar model problems and returns (R(z), y1 of y' = t^p):
  * y' = λy with J = λ exactly (stability function R(z), z = hλ, h = 1) and y' = g(t) (J = 0).
  */
-function scalarStep(spec: RosenbrockTableauSpec, z: number, g: ((t: number) => number) | null, gt: number, useEmbedded: boolean): number {
+function scalarStep(
+  spec: RosenbrockTableauSpec,
+  z: number,
+  g: ((t: number) => number) | null,
+  gt: number,
+  useEmbedded: boolean,
+): number {
   const s = spec.c.length;
   const U: number[] = [];
   for (let i = 0; i < s; i++) {
@@ -111,7 +117,8 @@ export class RosenbrockTableau implements RosenbrockTableauSpec {
   readonly stages: number;
 
   constructor(spec: RosenbrockTableauSpec) {
-    for (const problem of validateRosenbrock(spec)) throw new Error(`Invalid Rosenbrock tableau '${spec.name}': ${problem}`);
+    for (const problem of validateRosenbrock(spec))
+      throw new Error(`Invalid Rosenbrock tableau '${spec.name}': ${problem}`);
     Object.assign(this, spec);
     this.stages = spec.c.length;
   }

@@ -80,17 +80,25 @@ export class StiffSystem {
     return this.field(t, y);
   }
 
-  /** ∂f/∂y at (t, y) as B blocks [B, d, d]; `fy` = f(t, y) (used by finite differences). Counted in `njev`. */
-  jacobian(t: number, y: Float64Array, fy: Float64Array): Float64Array {
+  /**
+   * ∂f/∂y at (t, y) as B blocks [B, d, d], counted in `njev`. `fy` must be f(t, y) exactly (finite
+   * differences divide its round-off by √eps); pass undefined when only an approximation is at hand
+   * (the FSAL derivative of an ESDIRK stage is only Newton-accurate) and it is evaluated afresh.
+   */
+  jacobian(t: number, y: Float64Array, fy?: Float64Array): Float64Array {
     this.stats.njev++;
     if (this.jac) {
-      const J = this.jac(t, y, fy);
+      const J = this.jac(t, y, fy ?? new Float64Array(0));
       if (J.length !== this.B * this.d * this.d)
         throw new OdeError(
           'bad_arguments',
           `The Jacobian has ${J.length} entries; expected ${this.B}·${this.d}·${this.d} (B blocks of d×d, row-major)`,
         );
       return J;
+    }
+    if (!fy) {
+      this.stats.nfeJacobian++;
+      fy = this.f(t, y);
     }
     return this.finiteDifferenceJacobian(t, y, fy);
   }
@@ -153,7 +161,15 @@ export class StiffSystem {
   }
 
   /** Hairer's automatic initial step (one evaluation of f), as SciPy's `select_initial_step`. */
-  initialStep(t0: number, y0: Float64Array, f0: Float64Array, dir: number, errorOrder: number, span: number, maxStep: number): number {
+  initialStep(
+    t0: number,
+    y0: Float64Array,
+    f0: Float64Array,
+    dir: number,
+    errorOrder: number,
+    span: number,
+    maxStep: number,
+  ): number {
     const s = this.scale(y0);
     const d0 = this.normScaled([y0], s);
     const d1 = this.normScaled([f0], s);
@@ -164,7 +180,8 @@ export class StiffSystem {
     const f1 = this.f(t0 + dir * h0, y1);
     for (let i = 0; i < this.n; i++) y1[i] = f1[i] - f0[i];
     const d2 = this.normScaled([y1], s) / h0;
-    const h1 = d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : (0.01 / Math.max(d1, d2)) ** (1 / (errorOrder + 1));
+    const h1 =
+      d1 <= 1e-15 && d2 <= 1e-15 ? Math.max(1e-6, h0 * 1e-3) : (0.01 / Math.max(d1, d2)) ** (1 / (errorOrder + 1));
     const h = Math.min(100 * h0, h1, span, maxStep);
     return Number.isFinite(h) ? h : h0;
   }
