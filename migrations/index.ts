@@ -2,6 +2,7 @@ import { CreateCoreTables1764547200000 } from './1764547200000-CreateCoreTables'
 import { ReadingsTimeSeries1764547200001 } from './1764547200001-ReadingsTimeSeries';
 import { MachineEvents1764547200002 } from './1764547200002-MachineEvents';
 import { ApiKeys1764547200010 } from './1764547200010-ApiKeys';
+import { TwinPredictions1764547200011 } from './1764547200011-TwinPredictions';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has landed. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   ReadingsTimeSeries1764547200001,
   MachineEvents1764547200002,
   ApiKeys1764547200010,
+  TwinPredictions1764547200011,
 ];

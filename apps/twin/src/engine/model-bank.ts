@@ -9,8 +9,8 @@ export interface TwinSolverSettings {
   rtol: number;
   atol: number;
   maxSteps: number;
-  /** Longest advance in model time units; a longer gap is integrated over this much only. */
-  maxAdvanceUnits: number;
+  /** Longest advance (ms); over a longer gap the latent ODE is integrated for this long only. */
+  maxAdvanceMs: number;
   /** Start each solve from the machines' last accepted steps (resumable solves). */
   warmStart: boolean;
   /** Constant step in rescaled time instead of adaptive steps (tests: identical steps batched and alone). */
@@ -22,7 +22,7 @@ export const DEFAULT_SOLVER: TwinSolverSettings = {
   rtol: 1e-3,
   atol: 1e-4,
   maxSteps: 1000,
-  maxAdvanceUnits: 48,
+  maxAdvanceMs: 48 * 3_600_000,
   warmStart: true,
 };
 
@@ -291,7 +291,7 @@ export class ModelBank {
       const s = slots[i];
       const prev = this.times[s];
       const dtMs = Number.isNaN(prev) ? 0 : Math.max(0, timesMs[i] - prev);
-      const span = Math.min(dtMs / this.model.timeScaleMs, this.solver.maxAdvanceUnits);
+      const span = Math.min(dtMs, this.solver.maxAdvanceMs) / this.model.timeScaleMs;
       spans[i] = span;
       if (span > maxSpan) maxSpan = span;
       if (span > 0 && this.steps[s] > 0) minStep = Math.min(minStep, this.steps[s]);

@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import {
+  Database,
+  TwinLeasesRepository,
+  TwinPredictionsRepository,
+  TwinStatesRepository,
+  type TwinPredictionRow,
+  type TwinStateEntity,
+} from '@continuum/persistence';
+import type { MachineInfo, TwinReading } from '../engine/twin-processor';
+import type { ModelRow } from '../engine/twin-model';
+
+/** A machine's time span with new readings (from a ReadingsStored announcement). */
+export interface ReadingSpan {
+  machineId: string;
+  from: number;
+  to: number;
+  receivedAtMs: number;
+}
+
+/** The twin's I/O: readings, machines, models, checkpoints, predictions and leases. */
+@Injectable()
+export class TwinRepository {
+  readonly leases: TwinLeasesRepository;
+  readonly predictions: TwinPredictionsRepository;
+  readonly states: TwinStatesRepository;
+
+  constructor(private readonly db: Database) {
+    this.leases = new TwinLeasesRepository(db.dataSource);
+    this.predictions = new TwinPredictionsRepository(db.dataSource);
+    this.states = new TwinStatesRepository(db.dataSource);
+  }
+
+  /**
+   * The readings of many machines' spans in one query, one {@link TwinReading} per machine and time
+   * (the narrow rows of one time gathered), oldest first per machine.
+   */
+  async readings(spans: readonly ReadingSpan[]): Promise<TwinReading[]> {
+    if (spans.length === 0) return [];
+    const rows: { machine_id: string; t: string | number; sensor: string; value: number }[] =
+      await this.db.dataSource.query(
+        `SELECT r.machine_id, (extract(epoch FROM r.time) * 1000)::float8 AS t, r.sensor, r.value
+         FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS q(machine_id, t_from, t_to)
+         JOIN readings r ON r.machine_id = q.machine_id AND r.time >= q.t_from AND r.time <= q.t_to
+         ORDER BY r.machine_id, r.time`,
+        [
+          spans.map((s) => s.machineId),
+          spans.map((s) => new Date(s.from).toISOString()),
+          spans.map((s) => new Date(s.to).toISOString()),
+        ],
+      );
+    const received = new Map(spans.map((s) => [s.machineId, s.receivedAtMs]));
+    const out: TwinReading[] = [];
+    let last: TwinReading | undefined;
+    for (const r of rows) {
+      const t = Math.round(Number(r.t));
+      if (!last || last.machineId !== r.machine_id || last.timeMs !== t) {
+        last = {
+          machineId: r.machine_id,
+          timeMs: t,
+          values: {},
+          receivedAtMs: received.get(r.machine_id) ?? Date.now(),
+        };
+        out.push(last);
+      }
+      last.values[r.sensor] = Number(r.value);
+    }
+    return out;
+  }
+
+  /** Machines by id, with their failure thresholds. */
+  async machines(ids: readonly string[]): Promise<MachineInfo[]> {
+    if (ids.length === 0) return [];
+    const rows: {
+      id: string;
+      plant_id: string;
+      asset_type: string;
+      sensors: { name: string; failureThreshold?: { above?: number; below?: number } }[] | string;
+    }[] = await this.db.dataSource.query(
+      `SELECT id, plant_id, asset_type, sensors FROM machines WHERE id = ANY($1::text[])`,
+      [ids],
+    );
+    return rows.map((r) => {
+      const sensors = typeof r.sensors === 'string' ? JSON.parse(r.sensors) : (r.sensors ?? []);
+      const thresholds: MachineInfo['thresholds'] = {};
+      for (const s of sensors as { name: string; failureThreshold?: { above?: number; below?: number } }[])
+        if (s.failureThreshold) thresholds[s.name] = s.failureThreshold;
+      return { id: r.id, plantId: r.plant_id, assetType: r.asset_type, thresholds };
+    });
+  }
+
+  /** The active model of each asset type (id and asset type only: cheap to poll). */
+  async activeModelIds(): Promise<{ id: string; assetType: string }[]> {
+    const rows: { id: string; asset_type: string }[] = await this.db.dataSource.query(
+      `SELECT DISTINCT ON (asset_type) id, asset_type FROM models WHERE status = 'active'
+       ORDER BY asset_type, activated_at DESC NULLS LAST, version DESC`,
+    );
+    return rows.map((r) => ({ id: r.id, assetType: r.asset_type }));
+  }
+
+  /** A model row with its weights. */
+  async model(id: string): Promise<ModelRow | null> {
+    const rows: {
+      id: string;
+      asset_type: string;
+      version: number;
+      kind: string;
+      config: Record<string, unknown>;
+      weights: Buffer | null;
+      normalisation: Record<string, unknown>;
+    }[] = await this.db.dataSource.query(
+      `SELECT id, asset_type, version, kind, config, weights, normalisation FROM models WHERE id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id,
+      assetType: r.asset_type,
+      version: Number(r.version),
+      kind: r.kind,
+      config: r.config,
+      weights: r.weights ? Buffer.from(r.weights) : null,
+      normalisation: r.normalisation ?? {},
+    };
+  }
+
+  /** Ids of every machine with a checkpoint. */
+  async checkpointedMachines(): Promise<string[]> {
+    const rows: { machine_id: string }[] = await this.db.dataSource.query(`SELECT machine_id FROM twin_states`);
+    return rows.map((r) => r.machine_id);
+  }
+
+  loadCheckpoints(ids: readonly string[]): Promise<TwinStateEntity[]> {
+    return this.states.load(ids);
+  }
+
+  saveCheckpoints(states: readonly Omit<TwinStateEntity, 'updatedAt'>[]): Promise<void> {
+    return this.states.saveMany(states);
+  }
+
+  deleteCheckpoint(machineId: string): Promise<boolean> {
+    return this.states.reset(machineId);
+  }
+
+  savePredictions(rows: readonly TwinPredictionRow[]): Promise<void> {
+    return this.predictions.insertMany(rows);
+  }
+}
