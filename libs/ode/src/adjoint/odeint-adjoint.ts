@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkArgument } from '../errors';
-import { checkTimes, type OdeintOptions, type TensorField } from '../odeint';
+import { checkTimes, resolveParts, type OdeintOptions, type TensorField } from '../odeint';
 import { emptyStats, type SolverStats } from '../stats';
 import type { AdjointNorm } from './augmented-ops';
 import { adjointBackward } from './backward';
@@ -144,6 +144,8 @@ export function odeintAdjoint(
     maxSteps: options.adjointMaxSteps ?? options.maxSteps,
     maxStep: options.maxStep,
   };
+  // Fail now, not in the middle of backpropagation, on an unknown backward method or bad step.
+  resolveParts({ method: backwardSolve.method, stepSize: backwardSolve.stepSize });
   const backwardTol = {
     rtol: options.adjointRtol ?? options.rtol ?? 1e-5,
     atol: options.adjointAtol ?? options.atol ?? 1e-6,
