@@ -3,6 +3,7 @@ import { ReadingsTimeSeries1764547200001 } from './1764547200001-ReadingsTimeSer
 import { MachineEvents1764547200002 } from './1764547200002-MachineEvents';
 import { ApiKeys1764547200010 } from './1764547200010-ApiKeys';
 import { TwinPredictions1764547200011 } from './1764547200011-TwinPredictions';
+import { AlertRules1764547200012 } from './1764547200012-AlertRules';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has landed. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   MachineEvents1764547200002,
   ApiKeys1764547200010,
   TwinPredictions1764547200011,
+  AlertRules1764547200012,
 ];

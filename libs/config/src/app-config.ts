@@ -11,6 +11,25 @@ export interface AppConfig {
   ingestion: IngestionConfig;
   simulator: SimulatorConfig;
   twin: TwinConfig;
+  alerting: AlertingConfig;
+}
+
+/** apps/alerting: rules, timing, work orders and webhooks (the ALERTING_* variables). */
+export interface AlertingConfig {
+  defaultRules: boolean;
+  tickMs: number;
+  rulesRefreshMs: number;
+  touchIntervalMs: number;
+  workOrders: boolean;
+  webhooks: {
+    urls: string[];
+    secret: string | null;
+    maxAttempts: number;
+    backoffMs: number;
+    backoffMaxMs: number;
+    timeoutMs: number;
+    queueMax: number;
+  };
 }
 
 /** apps/simulator inside a process (the SIMULATOR_* variables). */
@@ -119,6 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`Invalid environment variables: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.ALERTING_WEBHOOK_URLS.length > 0 && !e.ALERTING_WEBHOOK_SECRET)
+    throw new ConfigError(
+      'Invalid environment variables: ALERTING_WEBHOOK_SECRET: required when ALERTING_WEBHOOK_URLS is set (webhooks are signed)',
+    );
   const dbCommon: DatabaseCommon = {
     migrationsRun: e.DATABASE_MIGRATIONS_RUN,
     logQueries: e.DATABASE_LOG_QUERIES,
@@ -157,6 +180,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       requireRegistered: e.INGESTION_REQUIRE_REGISTERED,
       retryMinMs: e.INGESTION_RETRY_MIN_MS,
       retryMaxMs: Math.max(e.INGESTION_RETRY_MAX_MS, e.INGESTION_RETRY_MIN_MS),
+    },
+    alerting: {
+      defaultRules: e.ALERTING_DEFAULT_RULES,
+      tickMs: e.ALERTING_TICK_MS,
+      rulesRefreshMs: e.ALERTING_RULES_REFRESH_MS,
+      touchIntervalMs: e.ALERTING_TOUCH_INTERVAL_MS,
+      workOrders: e.ALERTING_WORK_ORDERS,
+      webhooks: {
+        urls: e.ALERTING_WEBHOOK_URLS,
+        secret: e.ALERTING_WEBHOOK_SECRET ?? null,
+        maxAttempts: e.ALERTING_WEBHOOK_MAX_ATTEMPTS,
+        backoffMs: e.ALERTING_WEBHOOK_BACKOFF_MS,
+        backoffMaxMs: Math.max(e.ALERTING_WEBHOOK_BACKOFF_MAX_MS, e.ALERTING_WEBHOOK_BACKOFF_MS),
+        timeoutMs: e.ALERTING_WEBHOOK_TIMEOUT_MS,
+        queueMax: e.ALERTING_WEBHOOK_QUEUE_MAX,
+      },
     },
     simulator: {
       enabled: e.SIMULATOR_ENABLED === undefined ? !e.MQTT_URL : ['true', '1', 'yes'].includes(e.SIMULATOR_ENABLED),

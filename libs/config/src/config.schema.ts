@@ -219,6 +219,40 @@ export const envSchema = z.object({
   TWIN_MODEL_POLL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Directory of the shipped default models (`<asset-type>/model.json`). */
   TWIN_MODELS_DIR: z.string().min(1).default('models/default'),
+  /** apps/alerting: use the built-in default rules (docs/alerting.md) when `alert_rules` is empty. */
+  ALERTING_DEFAULT_RULES: bool(true),
+  /** How often escalation and auto-clear are checked when no twin update arrives (ms). */
+  ALERTING_TICK_MS: z.coerce.number().int().min(100).default(5000),
+  /** How often the rules are re-read from the database (edits through the service apply at once). */
+  ALERTING_RULES_REFRESH_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** An unresolved alert's last-seen time and peak are written at most this often (ms). */
+  ALERTING_TOUCH_INTERVAL_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Predictive rules with `createWorkOrder` open a draft work order (due by now + RUL p10). */
+  ALERTING_WORK_ORDERS: bool(true),
+  /** Comma-separated webhook URLs that receive every alert change (HTTP POST, JSON). */
+  ALERTING_WEBHOOK_URLS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .refine((urls) => urls.every((u) => /^https?:\/\/[^\s]+$/.test(u)), {
+      message: 'expected http(s) URLs separated by commas',
+    }),
+  /** HMAC-SHA256 key of the `X-Continuum-Signature` header; required when webhooks are set. */
+  ALERTING_WEBHOOK_SECRET: z.string().min(16, 'ALERTING_WEBHOOK_SECRET must be at least 16 characters').optional(),
+  /** Attempts per delivery before it is dead-lettered (logged and counted). */
+  ALERTING_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  /** First retry delay (ms), doubled after each failure up to ALERTING_WEBHOOK_BACKOFF_MAX_MS. */
+  ALERTING_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+  ALERTING_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).default(60_000),
+  /** A webhook request taking longer than this fails (and is retried). */
+  ALERTING_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  /** Deliveries waiting per webhook; beyond it the oldest is dead-lettered. */
+  ALERTING_WEBHOOK_QUEUE_MAX: z.coerce.number().int().min(1).default(1000),
 });
 
 export type Env = z.infer<typeof envSchema>;

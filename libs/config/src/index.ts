@@ -1,3 +1,11 @@
 export { loadConfig, ConfigError } from './app-config';
-export type { AppConfig, DatabaseConfig, IngestionConfig, MqttConfig, SimulatorConfig, TwinConfig } from './app-config';
+export type {
+  AlertingConfig,
+  AppConfig,
+  DatabaseConfig,
+  IngestionConfig,
+  MqttConfig,
+  SimulatorConfig,
+  TwinConfig,
+} from './app-config';
 export { ConfigModule, APP_CONFIG } from './config.module';

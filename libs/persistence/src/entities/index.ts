@@ -1,4 +1,5 @@
 import { AlertEntity } from './alert.entity';
+import { AlertRuleEntity } from './alert-rule.entity';
 import { ApiKeyEntity } from './api-key.entity';
 import { DeadLetterEntity } from './dead-letter.entity';
 import { MachineEntity } from './machine.entity';
@@ -10,6 +11,7 @@ import { TwinStateEntity } from './twin-state.entity';
 import { WorkOrderEntity } from './work-order.entity';
 
 export * from './alert.entity';
+export * from './alert-rule.entity';
 export * from './api-key.entity';
 export * from './dead-letter.entity';
 export * from './machine.entity';
@@ -22,6 +24,7 @@ export * from './work-order.entity';
 
 export const ENTITIES = [
   AlertEntity,
+  AlertRuleEntity,
   ApiKeyEntity,
   DeadLetterEntity,
   MachineEntity,

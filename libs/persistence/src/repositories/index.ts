@@ -4,5 +4,7 @@ export * from './dead-letters.repository';
 export * from './twin-states.repository';
 export * from './machine-events.repository';
 export * from './api-keys.repository';
+export * from './alerts.repository';
+export * from './alert-rules.repository';
 export * from './twin-predictions.repository';
 export * from './twin-leases.repository';
