@@ -37,3 +37,4 @@ export {
   type Checkpoint,
 } from './adjoint/strategies';
 export type { AdjointNorm } from './adjoint/augmented-ops';
+export * from './stiff';
