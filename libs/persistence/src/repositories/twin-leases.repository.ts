@@ -25,11 +25,13 @@ export class TwinLeasesRepository {
   /** Extends the instance's leases on these partitions; returns those it still holds. */
   async renew(instance: string, partitions: readonly number[], ttlMs: number): Promise<number[]> {
     if (partitions.length === 0) return [];
-    const rows: { partition: number }[] = await this.dataSource.query(
+    const result: unknown[] = await this.dataSource.query(
       `UPDATE twin_partition_leases SET expires_at = now() + make_interval(secs => $3::float8 / 1000)
        WHERE owner = $1 AND partition = ANY($2::int[]) RETURNING partition`,
       [instance, partitions, ttlMs],
     );
+    // TypeORM answers UPDATE ... RETURNING with [rows, affected].
+    const rows = (Array.isArray(result[0]) ? result[0] : result) as { partition: number }[];
     return rows.map((r) => Number(r.partition));
   }
 

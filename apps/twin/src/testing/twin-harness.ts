@@ -1,0 +1,61 @@
+import { Registry } from 'prom-client';
+import { loadConfig, type TwinConfig } from '@continuum/config';
+import type { Database } from '@continuum/persistence';
+import type { TwinModel } from '../engine/twin-model';
+import type { TwinUpdate } from '../engine/twin-processor';
+import { TwinMetrics } from '../metrics/twin.metrics';
+import { TwinPublisher } from '../service/twin-publisher';
+import { TwinService } from '../service/twin.service';
+import { TwinRepository } from '../storage/twin.repository';
+
+/** Collects published updates instead of sending them. */
+export class CollectingPublisher extends TwinPublisher {
+  readonly updates: TwinUpdate[] = [];
+  async publish(updates: readonly TwinUpdate[]): Promise<void> {
+    this.updates.push(...updates);
+  }
+}
+
+/** A TwinService on an open database without Nest or a broker (the service's own lifecycle hooks run). */
+export interface TwinHarness {
+  service: TwinService;
+  publisher: CollectingPublisher;
+  metrics: Registry;
+  stop(): Promise<void>;
+}
+
+export async function startTwin(
+  db: Database,
+  options: { config?: Partial<TwinConfig>; models?: TwinModel[] } = {},
+): Promise<TwinHarness> {
+  const base = loadConfig({}).twin;
+  const config: TwinConfig = {
+    ...base,
+    modelPollMs: 60_000,
+    checkpointIntervalMs: 60_000,
+    // Test models count time in seconds: a short horizon keeps forecasts cheap.
+    forecast: { ...base.forecast, horizonMs: 10_000, points: 5, samples: 8 },
+    ...options.config,
+  };
+  const registry = new Registry();
+  const publisher = new CollectingPublisher();
+  const service = new TwinService(new TwinRepository(db), publisher, config, new TwinMetrics(registry));
+  for (const m of options.models ?? []) service.registry.use(m);
+  await service.onModuleInit();
+  return { service, publisher, metrics: registry, stop: () => service.onApplicationShutdown() };
+}
+
+/** Polls until `probe` returns a value (not undefined) or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
