@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Infrastructure } from '@continuum/runtime';
+import { AlertingModule } from '../../alerting/src/alerting.module';
 import { ApiModule } from '../../api/src/api.module';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
 import { SimulatorModule } from '../../simulator/src/simulator.module';
@@ -18,6 +19,7 @@ export class PlatformModule {
         ApiModule.register(infra),
         IngestionModule.register(infra),
         SimulatorModule.register(infra),
+        AlertingModule.register(infra),
       ],
     };
   }

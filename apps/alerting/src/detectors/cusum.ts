@@ -24,7 +24,7 @@ export interface CusumParams {
   twoSided: boolean;
 }
 
-export const DEFAULT_CUSUM: CusumParams = { k: 0.5, leakPerHour: 2, clip: 8, cap: 60, twoSided: true };
+export const DEFAULT_CUSUM: CusumParams = { k: 0.5, leakPerHour: 2, clip: 8, cap: 30, twoSided: true };
 
 export class TimeAwareCusum {
   upper = 0;

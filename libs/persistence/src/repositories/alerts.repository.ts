@@ -111,7 +111,8 @@ export class AlertsRepository {
       severity?: AlertSeverity;
     },
   ): Promise<AlertEntity | null> {
-    const rows: { id: string }[] = await this.dataSource.query(
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [rows]: [{ id: string }[], number] = await this.dataSource.query(
       `UPDATE alerts SET
          history = history || jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
            'at', $4::text, 'from', status, 'to', $3::text, 'by', $5::text, 'comment', $6::text))),

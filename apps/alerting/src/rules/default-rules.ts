@@ -1,0 +1,64 @@
+import type { AlertRule } from './alert-rule';
+
+const MIN = 60_000;
+
+/**
+ * The rules alerting applies when `alert_rules` is empty (and ALERTING_DEFAULT_RULES is true).
+ * See docs/alerting.md for the reasoning behind each figure.
+ */
+export const DEFAULT_RULES: readonly AlertRule[] = [
+  {
+    id: 'default-divergence',
+    name: 'Machine diverges from its twin',
+    machineId: null,
+    assetType: null,
+    detector: 'residual-cusum',
+    sensors: null,
+    params: { k: 0.5, leakPerHour: 2, clip: 8, cap: 30 },
+    raiseAt: 12,
+    clearAt: 3,
+    severity: 'major',
+    minDurationMs: 0,
+    escalateAfterMs: 30 * MIN,
+    escalateTo: 'critical',
+    autoClearMs: 10 * MIN,
+    createWorkOrder: false,
+    enabled: true,
+  },
+  {
+    id: 'default-anomaly',
+    name: 'Twin anomaly score persistently high',
+    machineId: null,
+    assetType: null,
+    detector: 'anomaly-cusum',
+    sensors: null,
+    params: { baseline: 1, scale: 1, k: 1.5, leakPerHour: 2, clip: 6, cap: 30 },
+    raiseAt: 15,
+    clearAt: 3,
+    severity: 'minor',
+    minDurationMs: 0,
+    escalateAfterMs: null,
+    escalateTo: null,
+    autoClearMs: 10 * MIN,
+    createWorkOrder: false,
+    enabled: true,
+  },
+  {
+    id: 'default-forecast',
+    name: 'Predicted failure within the horizon',
+    machineId: null,
+    assetType: null,
+    detector: 'forecast',
+    sensors: null,
+    params: { rulLimitMs: 7 * 24 * 60 * MIN },
+    raiseAt: 0.5,
+    clearAt: 0.3,
+    severity: 'major',
+    minDurationMs: 0,
+    escalateAfterMs: 24 * 60 * MIN,
+    escalateTo: 'critical',
+    autoClearMs: 60 * MIN,
+    createWorkOrder: true,
+    enabled: true,
+  },
+];
