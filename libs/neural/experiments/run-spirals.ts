@@ -4,7 +4,8 @@
  *
  *   node -r @swc-node/register libs/neural/experiments/run-spirals.ts [--seconds 240] [--train 400]
  *
- * Writes libs/neural/experiments/results/spirals.json.
+ * GRAD=backprop selects backprop through the solver for the latent ODE (default: adjoint).
+ * Writes libs/neural/experiments/results/spirals-<gradient>.json.
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
   };
 
   // Latent ODE.
-  const lode = paperLatentOde((process.env.GRAD as 'adjoint' | 'backprop') ?? 'adjoint');
+  const gradient = (process.env.GRAD as 'adjoint' | 'backprop') ?? 'adjoint';
+  results.gradient = gradient;
+  const lode = paperLatentOde(gradient);
   const log =
     (name: string) =>
     (p: {
@@ -105,7 +108,7 @@ async function main(): Promise<void> {
   console.log('rnn', JSON.stringify(results.rnn));
   results.paper = { latentOde: 0.1642, rnn: 0.3937 };
   fs.mkdirSync('libs/neural/experiments/results', { recursive: true });
-  fs.writeFileSync('libs/neural/experiments/results/spirals.json', JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(`libs/neural/experiments/results/spirals-${gradient}.json`, JSON.stringify(results, null, 2) + '\n');
 }
 
 main().catch((e) => {
