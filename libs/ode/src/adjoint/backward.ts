@@ -60,7 +60,11 @@ function augmentedRhs(f: TensorField, params: readonly tf.Tensor[], counter: { n
       );
     counter.nfe++;
     // A field returning its input unchanged would alias z; the loop disposes stages independently.
-    return [value === z ? tf.clone(value) : value, ...grads];
+    const out = [value === z ? tf.clone(value) : value, grads[0]];
+    // The parameter adjoints travel as one flat channel: each Runge–Kutta combination and error norm
+    // then costs a few kernels instead of a few per parameter tensor.
+    if (params.length > 0) out.push(tf.concat(grads.slice(1).map((g) => tf.reshape(g, [-1]))));
+    return out;
   };
 }
 
@@ -110,7 +114,8 @@ export function adjointBackward(inp: BackwardInputs, cfg: BackwardConfig): Backw
   stops.sort((p, q) => dir * (q.t - p.t));
 
   let a: tf.Tensor = tf.clone(dys[T - 1]);
-  let aParams: tf.Tensor[] = params.map((p) => tf.zerosLike(p));
+  const sizes = params.map((p) => p.size);
+  let aParams: tf.Tensor[] = params.length > 0 ? [tf.zeros([sizes.reduce((n, k) => n + k, 0)])] : [];
   let firstStep: number | undefined = cfg.solve.firstStep;
   try {
     if (cfg.gradTimes && T > 1) {
@@ -141,7 +146,11 @@ export function adjointBackward(inp: BackwardInputs, cfg: BackwardConfig): Backw
         a = next;
       }
     }
-    return { y0: a, params: aParams, ts: tf.tensor1d(timeGrads) };
+    const gParams =
+      params.length > 0 ? tf.tidy(() => tf.split(aParams[0], sizes).map((g, i) => tf.reshape(g, params[i].shape))) : [];
+    aParams.forEach((p) => p.dispose());
+    aParams = [];
+    return { y0: a, params: gParams, ts: tf.tensor1d(timeGrads) };
   } catch (e) {
     a.dispose();
     aParams.forEach((p) => p.dispose());

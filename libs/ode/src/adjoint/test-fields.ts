@@ -69,14 +69,14 @@ export function weightedLoss(ys: tf.Tensor, weights: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.sum(tf.mul(ys, weights)));
 }
 
-/** Float64 version of {@link weightedLoss} for one sample: Σ_k weights[k][b] · y_b(t_k), solved at tight tolerance. */
+/** Float64 version of {@link weightedLoss} for one sample: Σ_k weights[k][b] · y_b(t_k), solved at rtol 1e-10. */
 export function weightedLoss64(
   field: (t: number, y: Float64Array) => ArrayLike<number>,
   y0: ArrayLike<number>,
   ts: readonly number[],
   weights: (k: number) => ArrayLike<number>,
 ): number {
-  const r = odeint((t, y) => Array.from(field(t, y)), Array.from(y0), ts, { rtol: 1e-12, atol: 1e-14 });
+  const r = odeint((t, y) => Array.from(field(t, y)), Array.from(y0), ts, { rtol: 1e-10, atol: 1e-12 });
   let acc = 0;
   r.ys.forEach((y, k) => {
     const w = weights(k);

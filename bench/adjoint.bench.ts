@@ -1,0 +1,169 @@
+/**
+ * `npm run bench:adjoint` — adjoint sensitivity gradients against backprop through the solver (issue 4).
+ *
+ * Loss Σ y(T)² of dopri5 (rtol 1e-5, atol 1e-6) on the MLP field of `bench:ode` (d = 16, hidden 64,
+ * tanh written as 2σ(2z) − 1 with the affine parts folded into the weights — the WASM-friendly form —
+ * fixed seed; weights and biases are tf.Variables, the gradient is w.r.t. y0 and all six) for
+ * B = 256 and 1024 and T = 1, 10, 100, on the WASM backend. For each: forward time, backward time and
+ * their ratio, forward and backward NFE, and the peak of live tensor bytes above the starting point
+ * (sampled at every evaluation of f during the whole gradient computation), for
+ *   - odeintAdjoint, default mixed norm,
+ *   - odeintAdjoint with adjointNorm: 'seminorm',
+ *   - backprop: TensorFlow.js autodiff through the unrolled odeint.
+ * Backprop at B = 1024, T = 100 is skipped (its tape holds every stage of every step: ~0.5 GB here,
+ * and minutes of run time on this shared machine). One run per configuration (plus one warm-up).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initTensorBackend, odeint, odeintAdjoint, type TensorField } from '@continuum/ode';
+
+const D = 16;
+const H = 64;
+const SEED = 1234;
+const RTOL = 1e-5;
+const ATOL = 1e-6;
+
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  };
+}
+
+/** The bench:ode MLP (same seed and draws) in sigmoid form, with its weights as tf.Variables. */
+function makeField(): { f: TensorField; params: tf.Variable[] } {
+  const rand = uniform(SEED);
+  const dims = [D, H, H, D];
+  const W: number[][][] = [];
+  const Bs: number[][] = [];
+  for (let l = 0; l < 3; l++) {
+    const s = Math.sqrt(6 / (dims[l] + dims[l + 1]));
+    W.push(Array.from({ length: dims[l] }, () => Array.from({ length: dims[l + 1] }, () => rand() * s)));
+    Bs.push(Array.from({ length: dims[l + 1] }, () => rand() * 0.1));
+  }
+  const colSum = (w: number[][]) => w[0].map((_, j) => w.reduce((acc, row) => acc + row[j], 0));
+  const cs2 = colSum(W[1]);
+  const cs3 = colSum(W[2]);
+  const w = [
+    W[0].map((r) => r.map((v) => 2 * v)),
+    W[1].map((r) => r.map((v) => 4 * v)),
+    W[2].map((r) => r.map((v) => 2 * v)),
+  ];
+  const b = [Bs[0].map((v) => 2 * v), Bs[1].map((v, j) => 2 * (v - cs2[j])), Bs[2].map((v, j) => v - cs3[j])];
+  const params: tf.Variable[] = [];
+  for (let l = 0; l < 3; l++) params.push(tf.variable(tf.tensor2d(w[l])), tf.variable(tf.tensor1d(b[l])));
+  const f: TensorField = (_t, y) =>
+    tf.tidy(() => {
+      const h1 = tf.sigmoid(tf.add(tf.matMul(y, params[0]), params[1]));
+      const h2 = tf.sigmoid(tf.add(tf.matMul(h1, params[2]), params[3]));
+      return tf.add(tf.matMul(h2, params[4]), params[5]);
+    });
+  return { f, params };
+}
+
+interface Row {
+  mode: string;
+  B: number;
+  T: number;
+  fwdMs: number;
+  bwdMs: number;
+  fwdNfe: number;
+  bwdNfe: number;
+  peakBytes: number;
+}
+
+function run(
+  mode: 'adjoint' | 'seminorm' | 'backprop',
+  B: number,
+  T: number,
+  field: { f: TensorField; params: tf.Variable[] },
+): Row {
+  const r = uniform(SEED + B);
+  const y0 = tf.tensor2d(
+    Float32Array.from({ length: B * D }, () => r()),
+    [B, D],
+  );
+  const start = tf.memory().numBytes;
+  let peak = start;
+  let fwdNfe = 0;
+  let bwdNfe = 0;
+  const f: TensorField = (t, y) => {
+    peak = Math.max(peak, tf.memory().numBytes);
+    if (mode === 'backprop') fwdNfe++;
+    return field.f(t, y);
+  };
+  let tFwd = 0;
+  let stats: ReturnType<typeof odeintAdjoint>['stats'] | undefined;
+  const t0 = performance.now();
+  const { value, grads } = tf.engine().gradients(() => {
+    let ys: tf.Tensor;
+    if (mode === 'backprop') ys = odeint(f, y0, [0, T], { rtol: RTOL, atol: ATOL }).ys;
+    else {
+      const s = odeintAdjoint(f, y0, [0, T], field.params, {
+        rtol: RTOL,
+        atol: ATOL,
+        adjointNorm: mode === 'seminorm' ? 'seminorm' : 'mixed',
+      });
+      ys = s.ys;
+      stats = s.stats;
+    }
+    const loss = tf.sum(tf.square(ys));
+    loss.dataSync();
+    tFwd = performance.now();
+    peak = Math.max(peak, tf.memory().numBytes);
+    return loss;
+  }, [y0, ...field.params]);
+  grads.forEach((g) => g.dataSync());
+  const tEnd = performance.now();
+  [value, y0, ...grads].forEach((x) => x.dispose());
+  if (stats) {
+    fwdNfe = stats.forward.nfe;
+    bwdNfe = stats.backward.nfe;
+  }
+  return { mode, B, T, fwdMs: tFwd - t0, bwdMs: tEnd - tFwd, fwdNfe, bwdNfe, peakBytes: peak - start };
+}
+
+const mb = (b: number) => (b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1);
+
+async function main(): Promise<void> {
+  const backend = await initTensorBackend({
+    backend: process.env.CONTINUUM_TF_BACKEND ?? 'wasm',
+    log: () => undefined,
+  });
+  console.log(`bench:adjoint — backend ${backend}, dopri5 rtol ${RTOL} atol ${ATOL}, MLP d=${D} hidden ${H}`);
+  const field = makeField();
+  run('adjoint', 64, 1, field); // warm-up (kernels, WASM)
+  console.log('mode      |    B |   T | fwd ms | bwd ms | bwd/fwd | fwd NFE | bwd NFE | bwd/fwd NFE | peak MB');
+  const rows: Row[] = [];
+  const started = performance.now();
+  for (const B of [256, 1024])
+    for (const T of [1, 10, 100])
+      for (const mode of ['adjoint', 'seminorm', 'backprop'] as const) {
+        if (mode === 'backprop' && B === 1024 && T === 100) {
+          console.log(`backprop  | 1024 | 100 | skipped (tape of every stage of every step: ~0.5 GB, minutes here)`);
+          continue;
+        }
+        const row = run(mode, B, T, field);
+        rows.push(row);
+        const nfeRatio = row.bwdNfe > 0 ? (row.bwdNfe / row.fwdNfe).toFixed(2) : '-';
+        console.log(
+          `${mode.padEnd(9)} | ${String(B).padStart(4)} | ${String(T).padStart(3)} | ${row.fwdMs.toFixed(0).padStart(6)} | ${row.bwdMs.toFixed(0).padStart(6)} | ${(row.bwdMs / row.fwdMs).toFixed(1).padStart(7)} | ${String(row.fwdNfe).padStart(7)} | ${String(row.bwdNfe || '-').padStart(7)} | ${nfeRatio.padStart(11)} | ${mb(row.peakBytes).padStart(7)}`,
+        );
+      }
+  console.log(`\ntotal ${((performance.now() - started) / 1e3).toFixed(0)} s`);
+  console.log('\nTargets (B = 1024):');
+  for (const mode of ['adjoint', 'seminorm'] as const) {
+    const at = (T: number) => rows.find((r) => r.mode === mode && r.B === 1024 && r.T === T) as Row;
+    console.log(
+      `  ${mode}: peak memory T=100 / T=1 = ${(at(100).peakBytes / at(1).peakBytes).toFixed(2)}x (target ≤ 1.2); ` +
+        `backward/forward NFE at T=100 = ${(at(100).bwdNfe / at(100).fwdNfe).toFixed(2)}x (target ≤ 2.7 with seminorm; torchdiffeq 2.74 / 2.54); ` +
+        `backward/forward time = ${(at(100).bwdMs / at(100).fwdMs).toFixed(1)}x (target ≤ 6; torchdiffeq 6.8)`,
+    );
+  }
+  field.params.forEach((p) => p.dispose());
+}
+
+void main();
