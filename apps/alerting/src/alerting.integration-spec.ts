@@ -158,7 +158,7 @@ describe.each(alertingModes())('alerting ($name)', ({ db, mqttUrl }) => {
     let alert: AlertEntity = await h.alerts.acknowledge(row.id, 'operator-anna', 'looking at it');
     expect(alert.status).toBe('acknowledged');
     await expect(h.alerts.acknowledge(row.id, 'operator-bob')).rejects.toThrow('is acknowledged');
-    alert = await h.alerts.comment(row.id, 'operator-anna', 'bearing noise');
+    await h.alerts.comment(row.id, 'operator-anna', 'bearing noise');
     // Two days later (the time-aware statistic has drained over the gap): normal, then the fault
     // again. The retrigger merges into the acknowledged alert.
     const later = Date.now() + 48 * 3_600_000;
