@@ -4,6 +4,7 @@ import { AlertingModule } from '../../alerting/src/alerting.module';
 import { ApiModule } from '../../api/src/api.module';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
 import { SimulatorModule } from '../../simulator/src/simulator.module';
+import { TwinModule } from '../../twin/src/twin.module';
 
 /**
  * Every app of Continuum in one process, on one shared infrastructure (embedded defaults:
@@ -20,6 +21,7 @@ export class PlatformModule {
         IngestionModule.register(infra),
         SimulatorModule.register(infra),
         AlertingModule.register(infra),
+        TwinModule.register(infra),
       ],
     };
   }
