@@ -1,58 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createTestDatabase, ReadingsRepository, testDatabaseModes, type TestDatabase } from '@continuum/persistence';
-import { startProcess, type RunningProcess } from '@continuum/runtime';
-import { ApiModule } from './api.module';
+import { ReadingsRepository, testDatabaseModes } from '@continuum/persistence';
+import { startApiHarness, TEST_ADMIN_TOKEN as ADMIN, type ApiHarness } from './testing/api-harness';
 
-const ADMIN = 'ck_test_admin_token_0123456789';
 const T0 = Date.parse('2026-11-30T10:00:00Z');
 
-async function startApi(testDb: TestDatabase, extraEnv: Record<string, string> = {}): Promise<RunningProcess> {
-  const dbEnv =
-    testDb.config.mode === 'external' ? { DATABASE_URL: testDb.config.url } : { DATABASE_DIR: testDb.config.dataDir };
-  return startProcess(
-    {
-      role: 'api-test',
-      rootModule: ApiModule.register,
-      configure: ApiModule.configure,
-      http: true,
-      events: false,
-      embedded: true,
-    },
-    {
-      ...dbEnv,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      MQTT_PORT: '0',
-      LOG_LEVEL: 'silent',
-      CONTINUUM_ADMIN_TOKEN: ADMIN,
-      ...extraEnv,
-    },
-  );
-}
-
 describe.each(testDatabaseModes())('api contract (%s database)', (mode) => {
-  let testDb: TestDatabase;
-  let proc: RunningProcess;
-  let base: string;
-
-  const call = async (method: string, path: string, token: string | null, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(token && { authorization: `Bearer ${token}` }),
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      type: res.headers.get('content-type') ?? '',
-      body: text ? JSON.parse(text) : undefined,
-    };
-  };
-  const keyFor = async (role: string, plantIds?: string[]) =>
-    (await call('POST', '/api/v1/api-keys', ADMIN, { name: `${role} key`, role, plantIds })).body.token as string;
+  let api: ApiHarness;
+  const call: ApiHarness['call'] = (...args) => api.call(...args);
+  const keyFor = (role: 'viewer' | 'operator' | 'admin', plantIds?: string[]) => api.keyFor(role, plantIds);
 
   const pump = {
     id: 'pump-1',
@@ -62,14 +17,9 @@ describe.each(testDatabaseModes())('api contract (%s database)', (mode) => {
   };
 
   beforeAll(async () => {
-    testDb = await createTestDatabase(mode);
-    proc = await startApi(testDb);
-    base = proc.url!.replace('[::1]', '127.0.0.1');
+    api = await startApiHarness(mode);
   });
-  afterAll(async () => {
-    await proc?.close();
-    await testDb?.drop();
-  });
+  afterAll(() => api?.close());
 
   it('refuses requests without a valid token with 401 problem details', async () => {
     for (const token of [null, 'ck_not_a_key']) {
@@ -155,7 +105,7 @@ describe.each(testDatabaseModes())('api contract (%s database)', (mode) => {
   });
 
   it('serves raw telemetry, downsampled series and time buckets', async () => {
-    const readings = new ReadingsRepository(proc.infra.database.dataSource);
+    const readings = new ReadingsRepository(api.proc.infra.database.dataSource);
     const rows = Array.from({ length: 600 }, (_, i) => ({
       machineId: 'pump-1',
       sensor: 'temp',
@@ -206,7 +156,8 @@ describe.each(testDatabaseModes())('api contract (%s database)', (mode) => {
     const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
-    const router = proc.app.getHttpAdapter().getInstance()._router ?? proc.app.getHttpAdapter().getInstance().router;
+    const router =
+      api.proc.app.getHttpAdapter().getInstance()._router ?? api.proc.app.getHttpAdapter().getInstance().router;
     const served = (router.stack as { route?: { path: string; methods: Record<string, boolean> } }[])
       .filter((l) => l.route && !l.route.path.startsWith('/api/docs') && Object.keys(l.route.methods).length === 1)
       .flatMap((l) =>
@@ -219,20 +170,18 @@ describe.each(testDatabaseModes())('api contract (%s database)', (mode) => {
 
 describe('api rate limit', () => {
   it('answers 429 past the configured requests per minute', async () => {
-    const testDb = await createTestDatabase('embedded');
-    const proc = await startApi(testDb, { API_RATE_LIMIT_PER_MINUTE: '5' });
+    const api = await startApiHarness('embedded', { API_RATE_LIMIT_PER_MINUTE: '5' });
     try {
-      const url = `${proc.url!.replace('[::1]', '127.0.0.1')}/api/v1/machines`;
+      const url = `${api.base}/api/v1/machines`;
       const statuses: number[] = [];
       for (let i = 0; i < 7; i++)
         statuses.push((await fetch(url, { headers: { authorization: `Bearer ${ADMIN}` } })).status);
       expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
       expect(statuses.slice(5)).toEqual([429, 429]);
       // Health is never rate limited (monitoring polls it).
-      expect((await fetch(`${proc.url!.replace('[::1]', '127.0.0.1')}/health`)).status).toBe(200);
+      expect((await fetch(`${api.base}/health`)).status).toBe(200);
     } finally {
-      await proc.close();
-      await testDb.drop();
+      await api.close();
     }
   });
 });

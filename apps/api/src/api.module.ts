@@ -14,6 +14,10 @@ import { MachinesService } from './machines/machines.service';
 import { METRICS_REGISTRY, MetricsController } from './metrics/metrics.controller';
 import { TelemetryController } from './telemetry/telemetry.controller';
 import { TelemetryService } from './telemetry/telemetry.service';
+import { MaintenanceController } from './maintenance/maintenance.controller';
+import { MaintenanceService } from './maintenance/maintenance.service';
+import { WorkOrdersController } from './work-orders/work-orders.controller';
+import { WorkOrdersService } from './work-orders/work-orders.service';
 
 /** Base path of the REST API; /health and /metrics stay at the root. */
 export const API_PREFIX = 'api/v1';
@@ -34,12 +38,22 @@ export class ApiModule {
         infra.modules.messaging,
         ThrottlerModule.forRoot([{ ttl: 60_000, limit: infra.config.api.rateLimitPerMinute }]),
       ],
-      controllers: [HealthController, MetricsController, MachinesController, TelemetryController, ApiKeysController],
+      controllers: [
+        HealthController,
+        MetricsController,
+        MachinesController,
+        TelemetryController,
+        ApiKeysController,
+        WorkOrdersController,
+        MaintenanceController,
+      ],
       providers: [
         { provide: METRICS_REGISTRY, useValue: infra.metrics },
         AuthService,
         MachinesService,
         TelemetryService,
+        WorkOrdersService,
+        MaintenanceService,
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -14,6 +14,7 @@ import { DatabaseHealthIndicator } from './database.health';
 import { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies';
 import {
   ApiKeysRepository,
+  WorkOrdersRepository,
   DeadLettersRepository,
   MachineEventsRepository,
   MachinesRepository,
@@ -30,6 +31,7 @@ const REPOSITORIES = [
   TwinStatesRepository,
   MachineEventsRepository,
   ApiKeysRepository,
+  WorkOrdersRepository,
 ];
 
 /**

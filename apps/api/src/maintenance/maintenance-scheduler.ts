@@ -27,6 +27,8 @@ export interface JobInput {
   rul: RulQuantiles | null;
   /** The work must be finished by then (hard constraint when within the horizon). */
   dueBy?: number | null;
+  /** Cost of leaving the job undone past the horizon beyond its failure risk (a backlog penalty). */
+  deferralPenalty?: number;
 }
 
 export interface ScheduleProblem {
@@ -95,7 +97,8 @@ export const MAX_VARIABLES = 150_000;
  * - Crew capacity: for every crew and slot, at most one job covers the slot (no double booking).
  * - One job at a time per machine: for every machine and slot, at most one of its jobs covers it.
  * - Minimise Σ x·(F_j(start) · failureCost_j + downtime_j + overtime) + Σ d_j · F_j(horizon end) ·
- *   failureCost_j, with F_j the failure probability from job j's RUL distribution.
+ *   failureCost_j + penalty_j, with F_j the failure probability from job j's RUL distribution and
+ *   penalty_j the backlog cost of leaving requested work undone.
  *
  * @returns the optimal (or, at the time limit, best feasible) assignments, or `infeasible` with a
  *   reason naming what cannot be placed
@@ -126,7 +129,7 @@ export function proposeSchedule(problem: ScheduleProblem, solver: LpSolver): Sch
     const due = job.dueBy ?? null;
     mustPlace[j] = due !== null && due <= problem.horizon.end;
     const hoursToEnd = (problem.horizon.end - problem.horizon.start) / 3_600_000;
-    deferCost[j] = failureProbability(job.rul, hoursToEnd) * job.failureCost;
+    deferCost[j] = failureProbability(job.rul, hoursToEnd) * job.failureCost + (job.deferralPenalty ?? 0);
     let placements = 0;
     problem.crews.forEach((crew, c) => {
       for (let s = 0; s + length <= nSlots; s++) {
