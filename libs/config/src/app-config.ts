@@ -65,23 +65,6 @@ export interface TwinConfig {
   instance: string;
   batchWindowMs: number;
   batchMaxMachines: number;
-  solver: { method: 'dopri5' | 'tsit5' | 'bosh3'; rtol: number; atol: number; warmStart: boolean; maxAdvanceMs: number };
-  maxLagMs: number;
-  predictionsIntervalMs: number;
-  forecast: { intervalMs: number; horizonMs: number; samples: number; points: number };
-  checkpointIntervalMs: number;
-  partitions: number;
-  leaseTtlMs: number;
-  leaseRenewMs: number;
-  modelPollMs: number;
-  modelsDir: string;
-}
-
-/** apps/twin: batching, solver, forecasts, checkpoints, partitions (the TWIN_* variables). */
-export interface TwinConfig {
-  instance: string;
-  batchWindowMs: number;
-  batchMaxMachines: number;
   solver: {
     method: 'dopri5' | 'tsit5' | 'bosh3';
     rtol: number;
@@ -202,38 +185,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       machines: e.SIMULATOR_MACHINES,
       speed: e.SIMULATOR_SPEED,
       seed: e.SIMULATOR_SEED,
-    },
-    twin: {
-      instance:
-        e.TWIN_INSTANCE ??
-        `${
-          hostname()
-            .replace(/[^A-Za-z0-9_.:-]/g, '-')
-            .slice(0, 64) || 'twin'
-        }-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-      batchWindowMs: e.TWIN_BATCH_WINDOW_MS,
-      batchMaxMachines: e.TWIN_BATCH_MAX_MACHINES,
-      solver: {
-        method: e.TWIN_SOLVER,
-        rtol: e.TWIN_RTOL,
-        atol: e.TWIN_ATOL,
-        warmStart: e.TWIN_WARM_START,
-        maxAdvanceMs: e.TWIN_MAX_ADVANCE_MS,
-      },
-      maxLagMs: e.TWIN_MAX_LAG_MS,
-      predictionsIntervalMs: e.TWIN_PREDICTIONS_INTERVAL_MS,
-      forecast: {
-        intervalMs: e.TWIN_FORECAST_INTERVAL_MS,
-        horizonMs: e.TWIN_FORECAST_HORIZON_MS,
-        samples: e.TWIN_FORECAST_SAMPLES,
-        points: e.TWIN_FORECAST_POINTS,
-      },
-      checkpointIntervalMs: e.TWIN_CHECKPOINT_INTERVAL_MS,
-      partitions: e.TWIN_PARTITIONS,
-      leaseTtlMs: e.TWIN_LEASE_TTL_MS,
-      leaseRenewMs: Math.min(e.TWIN_LEASE_RENEW_MS, Math.floor(e.TWIN_LEASE_TTL_MS / 2)),
-      modelPollMs: e.TWIN_MODEL_POLL_MS,
-      modelsDir: e.TWIN_MODELS_DIR,
     },
     twin: {
       instance:
