@@ -172,53 +172,6 @@ export const envSchema = z.object({
   /** Directory of the shipped default models (`<asset-type>/model.json`). */
   TWIN_MODELS_DIR: z.string().min(1).default('models/default'),
 
-  /** Name of this twin instance in partition leases; unique per instance. Default: host name, process id and a random suffix. */
-  TWIN_INSTANCE: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected 1-128 of A-Z a-z 0-9 _ . : -')
-    .optional(),
-  /** Collect ReadingsStored announcements this long (ms) before advancing the twins in one batch... */
-  TWIN_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(10_000).default(50),
-  /** ...or until this many machines are waiting, whichever comes first. */
-  TWIN_BATCH_MAX_MACHINES: z.coerce.number().int().min(1).max(100_000).default(4096),
-  /** Adaptive solver of the latent ODE between readings (dopri5, tsit5 or bosh3). */
-  TWIN_SOLVER: z.enum(['dopri5', 'tsit5', 'bosh3'], { message: 'expected dopri5, tsit5 or bosh3' }).default('dopri5'),
-  /** Relative and absolute tolerances of the twin's solves (latent units). */
-  TWIN_RTOL: z.coerce.number().positive().max(1).default(1e-3),
-  TWIN_ATOL: z.coerce.number().positive().max(1).default(1e-4),
-  /** Start each solve from the machines' last accepted step sizes (resumable solves). */
-  TWIN_WARM_START: bool(true),
-  /** Longest gap (ms) the latent ODE is integrated over; over a longer silence it is integrated for this long only. */
-  TWIN_MAX_ADVANCE_MS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(48 * 3_600_000),
-  /** Readings older than the twin's time by more than this (ms) are dropped (`too-old`); younger ones are folded in. */
-  TWIN_MAX_LAG_MS: z.coerce.number().int().min(0).default(3_600_000),
-  /** Store a machine's prediction in twin_predictions at most once per this many ms; 0 stores every update. */
-  TWIN_PREDICTIONS_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
-  /** Forecast each updated machine at most once per this many ms (summary in its twin message); 0 never. */
-  TWIN_FORECAST_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
-  /** Forecast horizon (ms), latent samples and points along the horizon. */
-  TWIN_FORECAST_HORIZON_MS: z.coerce
-    .number()
-    .int()
-    .min(1000)
-    .default(24 * 3_600_000),
-  TWIN_FORECAST_SAMPLES: z.coerce.number().int().min(1).max(1024).default(32),
-  TWIN_FORECAST_POINTS: z.coerce.number().int().min(1).max(500).default(24),
-  /** Write changed twin states to twin_states this often (ms); also on shutdown and when partitions are handed over. */
-  TWIN_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
-  /** Partitions machines are hashed into (the same on every instance). */
-  TWIN_PARTITIONS: z.coerce.number().int().min(1).max(4096).default(64),
-  /** Lease time-to-live and renewal period (ms): a crashed instance's partitions are taken over after the TTL. */
-  TWIN_LEASE_TTL_MS: z.coerce.number().int().min(500).default(10_000),
-  TWIN_LEASE_RENEW_MS: z.coerce.number().int().min(100).default(2_000),
-  /** How often the models table is polled for newly activated versions (ms). */
-  TWIN_MODEL_POLL_MS: z.coerce.number().int().min(100).default(10_000),
-  /** Directory of the shipped default models (`<asset-type>/model.json`). */
-  TWIN_MODELS_DIR: z.string().min(1).default('models/default'),
   /** apps/alerting: use the built-in default rules (docs/alerting.md) when `alert_rules` is empty. */
   ALERTING_DEFAULT_RULES: bool(true),
   /** How often escalation and auto-clear are checked when no twin update arrives (ms). */
