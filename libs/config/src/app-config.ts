@@ -4,7 +4,7 @@ import { envSchema, type Env } from './config.schema';
 /** The validated, typed configuration of a Continuum process. */
 export interface AppConfig {
   http: { port: number; host: string };
-  api: { adminToken?: string; rateLimitPerMinute: number };
+  api: { adminToken?: string; rateLimitPerMinute: number; liveEventsPerSecond: number };
   log: { level: Env['LOG_LEVEL'] };
   database: DatabaseConfig;
   mqtt: MqttConfig;
@@ -94,7 +94,8 @@ export interface DatabaseCommon {
 }
 
 export type MqttConfig =
-  ({ mode: 'embedded'; port: number } & MqttCommon) | ({ mode: 'external'; url: string } & MqttCommon);
+  | ({ mode: 'embedded'; port: number; deviceAuth: boolean } & MqttCommon)
+  | ({ mode: 'external'; url: string } & MqttCommon);
 
 export interface MqttCommon {
   username?: string;
@@ -134,14 +135,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const mqttCommon: MqttCommon = { username: e.MQTT_USERNAME, password: e.MQTT_PASSWORD, clientId: e.MQTT_CLIENT_ID };
   return {
     http: { port: e.PORT, host: e.HOST },
-    api: { adminToken: e.CONTINUUM_ADMIN_TOKEN, rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE },
+    api: {
+      adminToken: e.CONTINUUM_ADMIN_TOKEN,
+      rateLimitPerMinute: e.API_RATE_LIMIT_PER_MINUTE,
+      liveEventsPerSecond: e.API_LIVE_EVENTS_PER_SECOND,
+    },
     log: { level: e.LOG_LEVEL },
     database: e.DATABASE_URL
       ? { mode: 'external', url: e.DATABASE_URL, ...dbCommon }
       : { mode: 'embedded', dataDir: e.DATABASE_DIR, ...dbCommon },
     mqtt: e.MQTT_URL
       ? { mode: 'external', url: e.MQTT_URL, ...mqttCommon }
-      : { mode: 'embedded', port: e.MQTT_PORT, ...mqttCommon },
+      : { mode: 'embedded', port: e.MQTT_PORT, deviceAuth: e.MQTT_DEVICE_AUTH, ...mqttCommon },
     ingestion: {
       instance:
         e.INGESTION_INSTANCE ??

@@ -72,6 +72,12 @@ export const envSchema = z.object({
   MQTT_PASSWORD: z.string().optional(),
   /** Client id prefix; each process appends its role and a random suffix. */
   MQTT_CLIENT_ID: z.string().min(1).default('continuum'),
+  /**
+   * Embedded broker only: devices must authenticate (username = machine id, password = a token from
+   * `POST /api/v1/machines/{id}/credentials`) and may publish only under their own machine's topics;
+   * the platform's own clients use an internal credential generated at start. Default false.
+   */
+  MQTT_DEVICE_AUTH: bool(false),
 
   /**
    * Token of the first admin API key. Unset: on first start (no admin key yet) one is generated and
@@ -80,6 +86,8 @@ export const envSchema = z.object({
   CONTINUUM_ADMIN_TOKEN: z.string().min(16, 'CONTINUUM_ADMIN_TOKEN must be at least 16 characters').optional(),
   /** Requests per minute per client on the REST API before 429. */
   API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+  /** socket.io `/live`: at most this many twin and reading events per machine per second (latest wins). */
+  API_LIVE_EVENTS_PER_SECOND: z.coerce.number().positive().max(100).default(2),
 
   /**
    * Name of this ingestion instance, part of its fixed MQTT client id (`<MQTT_CLIENT_ID>-ingestion-<name>`),
@@ -171,6 +179,25 @@ export const envSchema = z.object({
   TWIN_MODEL_POLL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Directory of the shipped default models (`<asset-type>/model.json`). */
   TWIN_MODELS_DIR: z.string().min(1).default('models/default'),
+
+  /** apps/training: run queued jobs in this process (false: the service only accepts and lists jobs). */
+  TRAINING_WORKER: bool(true),
+  /** Jobs run at the same time by one training service (they share its CPU). */
+  TRAINING_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** How often the queue is polled for new jobs (ms). */
+  TRAINING_POLL_MS: z.coerce.number().int().min(100).default(2000),
+  /** A running job's heartbeat (and progress) is written at least this often (ms). */
+  TRAINING_HEARTBEAT_MS: z.coerce.number().int().min(100).default(5000),
+  /** A running job without a heartbeat for this long (ms) was orphaned by a stopped service: resumed or failed. */
+  TRAINING_STALE_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** How many times an orphaned job is resumed from its last checkpoint before it is failed. */
+  TRAINING_MAX_RESUMES: z.coerce.number().int().min(0).max(100).default(2),
+  /** Directory of per-job checkpoints (weights, optimiser state, epoch), `<dir>/<job id>/`. */
+  TRAINING_CHECKPOINT_DIR: z.string().min(1).default('data/training'),
+  /** Readings fetched per database round trip while building a job's data set. */
+  TRAINING_CHUNK_ROWS: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+  /** Wall-clock budget of one job (s); training stops (keeping the best weights) when it is spent. */
+  TRAINING_MAX_SECONDS: z.coerce.number().int().min(1).default(3600),
 
   /** apps/alerting: use the built-in default rules (docs/alerting.md) when `alert_rules` is empty. */
   ALERTING_DEFAULT_RULES: bool(true),
