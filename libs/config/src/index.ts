@@ -6,6 +6,7 @@ export type {
   IngestionConfig,
   MqttConfig,
   SimulatorConfig,
+  TrainingConfig,
   TwinConfig,
 } from './app-config';
 export { ConfigModule, APP_CONFIG } from './config.module';

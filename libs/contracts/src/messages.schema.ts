@@ -62,3 +62,26 @@ export const alertMessageSchema = z.object({
   updatedAt: z.number(),
 });
 export type AlertMessage = z.infer<typeof alertMessageSchema>;
+
+/** training -> api (dashboard progress bar): a training job's state after an epoch or a transition. */
+export const trainingProgressEventSchema = z.object({
+  jobId: z.string(),
+  assetType: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']),
+  epoch: z.number().int().min(0),
+  epochs: z.number().int().min(0),
+  /** Mean training loss of the epoch and its parts (likelihood, KL, MSE, ...). */
+  loss: z.number().nullable(),
+  parts: z.record(z.string(), z.number()),
+  /** Validation metrics of the epoch (valLoss, valMse, ...). */
+  validation: z.record(z.string(), z.number()),
+  /** Mean function evaluations per batch, forward and backward (null for backprop). */
+  nfeForward: z.number().min(0),
+  nfeBackward: z.number().min(0).nullable(),
+  elapsedSeconds: z.number().min(0),
+  etaSeconds: z.number().min(0).nullable(),
+  /** The registered model version once succeeded; the reason once failed. */
+  modelId: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type TrainingProgressEvent = z.infer<typeof trainingProgressEventSchema>;

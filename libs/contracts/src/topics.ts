@@ -71,5 +71,7 @@ export const InternalEvent = {
   TwinUpdated: 'continuum/events/twin-updated',
   /** alerting -> api: an alert changed state. Payload: {@link AlertMessage}. */
   AlertChanged: 'continuum/events/alert-changed',
+  /** training -> api: a training job progressed or finished. Payload: {@link TrainingProgressEvent}. */
+  TrainingProgress: 'continuum/events/training-progress',
 } as const;
 export type InternalEventName = (typeof InternalEvent)[keyof typeof InternalEvent];

@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { InternalEvent, type AlertMessage, type ReadingsStoredEvent, type TwinMessage } from '@continuum/contracts';
+import {
+  InternalEvent,
+  type AlertMessage,
+  type ReadingsStoredEvent,
+  type TrainingProgressEvent,
+  type TwinMessage,
+} from '@continuum/contracts';
 
 /** Injection token of the `@nestjs/microservices` MQTT client that carries internal events. */
 export const EVENT_BUS_CLIENT = Symbol('EVENT_BUS_CLIENT');
@@ -11,6 +17,7 @@ export interface InternalEventMap {
   [InternalEvent.ReadingsStored]: ReadingsStoredEvent;
   [InternalEvent.TwinUpdated]: TwinMessage;
   [InternalEvent.AlertChanged]: AlertMessage;
+  [InternalEvent.TrainingProgress]: TrainingProgressEvent;
 }
 
 /**

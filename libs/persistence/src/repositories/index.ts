@@ -9,3 +9,5 @@ export * from './twin-predictions.repository';
 export * from './twin-leases.repository';
 export * from './alerts.repository';
 export * from './alert-rules.repository';
+export * from './models.repository';
+export * from './training-jobs.repository';
