@@ -12,6 +12,20 @@ export interface AppConfig {
   simulator: SimulatorConfig;
   twin: TwinConfig;
   alerting: AlertingConfig;
+  training: TrainingConfig;
+}
+
+/** apps/training: the job queue worker (the TRAINING_* variables). */
+export interface TrainingConfig {
+  worker: boolean;
+  concurrency: number;
+  pollMs: number;
+  heartbeatMs: number;
+  staleMs: number;
+  maxResumes: number;
+  checkpointDir: string;
+  chunkRows: number;
+  maxSeconds: number;
 }
 
 /** apps/alerting: rules, timing, work orders and webhooks (the ALERTING_* variables). */
@@ -190,6 +204,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       machines: e.SIMULATOR_MACHINES,
       speed: e.SIMULATOR_SPEED,
       seed: e.SIMULATOR_SEED,
+    },
+    training: {
+      worker: e.TRAINING_WORKER,
+      concurrency: e.TRAINING_CONCURRENCY,
+      pollMs: e.TRAINING_POLL_MS,
+      heartbeatMs: e.TRAINING_HEARTBEAT_MS,
+      staleMs: Math.max(e.TRAINING_STALE_MS, 2 * e.TRAINING_HEARTBEAT_MS),
+      maxResumes: e.TRAINING_MAX_RESUMES,
+      checkpointDir: e.TRAINING_CHECKPOINT_DIR,
+      chunkRows: e.TRAINING_CHUNK_ROWS,
+      maxSeconds: e.TRAINING_MAX_SECONDS,
     },
     twin: {
       instance:
