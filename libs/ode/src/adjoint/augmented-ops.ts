@@ -23,8 +23,9 @@ export interface AugmentedOpsConfig {
 }
 
 /**
- * Array operations on the augmented adjoint state, a list of tensors [z, a, a_θ1, a_θ2, ...]: z and a
- * have the state's shape ([B, d]); each a_θk has its parameter's shape. Lets the generic Runge–Kutta
+ * Array operations on the augmented adjoint state, a list of tensors [z, a, a_θ...]: z and a have the
+ * state's shape ([B, d]); the parameter adjoints follow (the backward pass packs them into one flat
+ * vector, but any number of channels of any shape works). Lets the generic Runge–Kutta
  * solvers, controllers and integration loop run the backward solve unchanged (the adjoint is a
  * strategy on top of the same parts, not a second solver).
  */
