@@ -157,7 +157,11 @@ export const envSchema = z.object({
   /** Start each solve from the machines' last accepted step sizes (resumable solves). */
   TWIN_WARM_START: bool(true),
   /** Longest gap (ms) the latent ODE is integrated over; over a longer silence it is integrated for this long only. */
-  TWIN_MAX_ADVANCE_MS: z.coerce.number().int().min(1).default(48 * 3_600_000),
+  TWIN_MAX_ADVANCE_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(48 * 3_600_000),
   /** Readings older than the twin's time by more than this (ms) are dropped (`too-old`); younger ones are folded in. */
   TWIN_MAX_LAG_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** Store a machine's prediction in twin_predictions at most once per this many ms; 0 stores every update. */
@@ -165,7 +169,11 @@ export const envSchema = z.object({
   /** Forecast each updated machine at most once per this many ms (summary in its twin message); 0 never. */
   TWIN_FORECAST_INTERVAL_MS: z.coerce.number().int().min(0).default(300_000),
   /** Forecast horizon (ms), latent samples and points along the horizon. */
-  TWIN_FORECAST_HORIZON_MS: z.coerce.number().int().min(1000).default(24 * 3_600_000),
+  TWIN_FORECAST_HORIZON_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(24 * 3_600_000),
   TWIN_FORECAST_SAMPLES: z.coerce.number().int().min(1).max(1024).default(32),
   TWIN_FORECAST_POINTS: z.coerce.number().int().min(1).max(500).default(24),
   /** Write changed twin states to twin_states this often (ms); also on shutdown and when partitions are handed over. */

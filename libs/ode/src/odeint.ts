@@ -193,7 +193,8 @@ export function odeint(
   if (options.solver === undefined && isStiffMethod(options.method)) {
     const rtol = options.rtol ?? (y0 instanceof tf.Tensor ? 1e-5 : 1e-6);
     checkCommon(options, rtol);
-    if (y0 instanceof tf.Tensor) return odeintStiffTensor(f as TensorField, y0, times, options as OdeintOptions<tf.Tensor>);
+    if (y0 instanceof tf.Tensor)
+      return odeintStiffTensor(f as TensorField, y0, times, options as OdeintOptions<tf.Tensor>);
     return odeintStiffFloat64(f as Float64Field, y0, times, options as OdeintOptions<Float64Array>);
   }
   if (y0 instanceof tf.Tensor) return odeintTensor(f as TensorField, y0, times, options);
