@@ -2,7 +2,9 @@ import { Module, ValidationPipe, type DynamicModule, type INestApplication } fro
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { TerminusModule } from '@nestjs/terminus';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AlertRulesRepository, AlertsRepository, TwinPredictionsRepository } from '@continuum/persistence';
+import { DataSource } from 'typeorm';
 import type { Infrastructure } from '@continuum/runtime';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthGuard } from './auth/auth.guard';
@@ -18,13 +20,33 @@ import { MaintenanceController } from './maintenance/maintenance.controller';
 import { MaintenanceService } from './maintenance/maintenance.service';
 import { WorkOrdersController } from './work-orders/work-orders.controller';
 import { WorkOrdersService } from './work-orders/work-orders.service';
+import { AlertRulesController } from './alert-rules/alert-rules.controller';
+import { AlertRulesService } from './alert-rules/alert-rules.service';
+import { AlertsController } from './alerts/alerts.controller';
+import { AlertsService } from './alerts/alerts.service';
+import { HttpThrottlerGuard } from './common/http-throttler.guard';
+import { serveDashboard } from './dashboard/dashboard';
+import { LiveEventsController } from './live/live-events.controller';
+import { LiveGateway } from './live/live.gateway';
+import { LiveService } from './live/live.service';
+import { TwinController } from './twin/twin.controller';
+import { TwinService } from './twin/twin.service';
+import { TwinSummaries } from './twin/twin-summaries';
+
+/** Repositories of libs/persistence that PersistenceModule does not provide, built on its DataSource. */
+const REPOSITORIES = [AlertsRepository, AlertRulesRepository, TwinPredictionsRepository].map((Repo) => ({
+  provide: Repo,
+  useFactory: (ds: DataSource) => new Repo(ds),
+  inject: [DataSource],
+}));
 
 /** Base path of the REST API; /health and /metrics stay at the root. */
 export const API_PREFIX = 'api/v1';
 
 /**
  * The api app: REST under /api/v1 (bearer API keys with roles, validation, RFC 7807 errors,
- * rate limiting), /health, /metrics and the OpenAPI document at /api/docs.
+ * rate limiting), /health, /metrics, the OpenAPI document at /api/docs, the socket.io namespace
+ * `/live` (fed from the internal bus) and the operator dashboard at `/`.
  */
 @Module({})
 export class ApiModule {
@@ -46,6 +68,10 @@ export class ApiModule {
         ApiKeysController,
         WorkOrdersController,
         MaintenanceController,
+        AlertsController,
+        AlertRulesController,
+        TwinController,
+        LiveEventsController,
       ],
       providers: [
         { provide: METRICS_REGISTRY, useValue: infra.metrics },
@@ -54,7 +80,14 @@ export class ApiModule {
         TelemetryService,
         WorkOrdersService,
         MaintenanceService,
-        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        ...REPOSITORIES,
+        AlertsService,
+        AlertRulesService,
+        TwinSummaries,
+        TwinService,
+        LiveGateway,
+        LiveService,
+        { provide: APP_GUARD, useClass: HttpThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
@@ -65,7 +98,7 @@ export class ApiModule {
     };
   }
 
-  /** Application-level settings: the /api/v1 prefix, body limits and the OpenAPI document. */
+  /** Application-level settings: the /api/v1 prefix, body limits, the OpenAPI document and the dashboard. */
   static configure(app: INestApplication): void {
     app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'metrics'] });
     const document = SwaggerModule.createDocument(
@@ -78,5 +111,6 @@ export class ApiModule {
         .build(),
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+    serveDashboard(app);
   }
 }

@@ -14,13 +14,13 @@ export class MachinesController {
   @Get()
   @ApiOkResponse({ type: MachinePageDto })
   list(@CurrentPrincipal() principal: Principal, @Query() query: ListMachinesQuery) {
-    return this.machines.list(principal, query);
+    return this.machines.listWithTwin(principal, query);
   }
 
   @Get(':id')
   @ApiOkResponse({ type: MachineDto })
   get(@CurrentPrincipal() principal: Principal, @Param('id') id: string) {
-    return this.machines.get(principal, id);
+    return this.machines.getWithTwin(principal, id);
   }
 
   @Post()

@@ -2,12 +2,33 @@ import { ConflictException, ForbiddenException, Injectable, NotFoundException } 
 import { MachinesRepository, type MachineEntity } from '@continuum/persistence';
 import { canSeePlant, type Principal } from '../auth/principal';
 import type { Page } from '../common/pagination.dto';
+import { TwinSummaries } from '../twin/twin-summaries';
+import type { TwinSummaryDto } from '../twin/dto/twin.dto';
 import type { ListMachinesQuery, RegisterMachineDto, UpdateMachineDto } from './dto/machine.dto';
+
+/** A machine with its current twin summary (null before its twin's first update). */
+export type MachineWithTwin = MachineEntity & { twin: TwinSummaryDto | null };
 
 /** Machine registry decisions: plant scoping, conflicts, not-found. */
 @Injectable()
 export class MachinesService {
-  constructor(private readonly machines: MachinesRepository) {}
+  constructor(
+    private readonly machines: MachinesRepository,
+    private readonly twins: TwinSummaries,
+  ) {}
+
+  /** {@link list} with each machine's twin summary. */
+  async listWithTwin(principal: Principal, query: ListMachinesQuery): Promise<Page<MachineWithTwin>> {
+    const page = await this.list(principal, query);
+    const twins = await this.twins.summariesOf(page.items.map((m) => m.id));
+    return { ...page, items: page.items.map((m) => ({ ...m, twin: twins.get(m.id) ?? null })) };
+  }
+
+  /** {@link get} with the machine's twin summary. */
+  async getWithTwin(principal: Principal, id: string): Promise<MachineWithTwin> {
+    const machine = await this.get(principal, id);
+    return { ...machine, twin: (await this.twins.summariesOf([id])).get(id) ?? null };
+  }
 
   async list(principal: Principal, query: ListMachinesQuery): Promise<Page<MachineEntity>> {
     if (query.plantId && !canSeePlant(principal, query.plantId)) this.forbidPlant(query.plantId);

@@ -19,9 +19,14 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the api on a fresh database of the mode. `events: true` also connects the internal event
+ * transport, so that events emitted on the bus (`proc.app.get(EventBus)`) reach the api's handlers.
+ */
 export async function startApiHarness(
   mode: 'embedded' | 'external',
   extraEnv: Record<string, string> = {},
+  options: { events?: boolean } = {},
 ): Promise<ApiHarness> {
   const testDb = await createTestDatabase(mode);
   const dbEnv =
@@ -32,7 +37,7 @@ export async function startApiHarness(
       rootModule: ApiModule.register,
       configure: ApiModule.configure,
       http: true,
-      events: false,
+      events: options.events ?? false,
       embedded: true,
     },
     {

@@ -2,6 +2,7 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { MachinesRepository, WorkOrdersRepository, type WorkOrderEntity } from '@continuum/persistence';
 import type { Principal } from '../auth/principal';
 import type { Page } from '../common/pagination.dto';
+import { LiveService } from '../live/live.service';
 import { MachinesService } from '../machines/machines.service';
 import type { CreateWorkOrderDto, ListWorkOrdersQuery, UpdateWorkOrderDto } from './dto/work-order.dto';
 
@@ -12,6 +13,7 @@ export class WorkOrdersService {
     private readonly orders: WorkOrdersRepository,
     private readonly machinesRepo: MachinesRepository,
     private readonly machines: MachinesService,
+    private readonly live: LiveService,
   ) {}
 
   async list(principal: Principal, q: ListWorkOrdersQuery): Promise<Page<WorkOrderEntity>> {
@@ -40,9 +42,11 @@ export class WorkOrdersService {
   }
 
   async create(principal: Principal, dto: CreateWorkOrderDto): Promise<WorkOrderEntity> {
-    await this.machines.get(principal, dto.machineId);
+    const machine = await this.machines.get(principal, dto.machineId);
     checkWindow(dto.windowStart, dto.windowEnd);
-    return this.orders.create(dto);
+    const order = await this.orders.create(dto);
+    this.live.workOrderChanged(order, machine.plantId);
+    return order;
   }
 
   async update(principal: Principal, id: string, dto: UpdateWorkOrderDto): Promise<WorkOrderEntity> {
@@ -50,12 +54,15 @@ export class WorkOrdersService {
     if (dto.machineId) await this.machines.get(principal, dto.machineId);
     checkWindow(dto.windowStart ?? current.windowStart ?? undefined, dto.windowEnd ?? current.windowEnd ?? undefined);
     await this.orders.update(id, dto);
-    return (await this.orders.findById(id))!;
+    const order = (await this.orders.findById(id))!;
+    this.live.workOrderChanged(order, (await this.machines.get(principal, order.machineId)).plantId);
+    return order;
   }
 
   async remove(principal: Principal, id: string): Promise<void> {
-    await this.get(principal, id);
+    const order = await this.get(principal, id);
     await this.orders.delete(id);
+    this.live.workOrderChanged(order, (await this.machines.get(principal, order.machineId)).plantId, true);
   }
 }
 

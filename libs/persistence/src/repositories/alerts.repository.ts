@@ -49,6 +49,25 @@ export class AlertsRepository {
     });
   }
 
+  /** A page of alerts, newest first, and the total: by machine, plants (a key's scope) and statuses. */
+  async page(
+    filter: { machineId?: string; plantIds?: readonly string[] | null; statuses?: readonly AlertStatus[] },
+    limit: number,
+    offset: number,
+  ): Promise<{ items: AlertEntity[]; total: number }> {
+    const [items, total] = await this.repo.findAndCount({
+      where: {
+        ...(filter.machineId ? { machineId: filter.machineId } : {}),
+        ...(filter.plantIds ? { plantId: In([...filter.plantIds]) } : {}),
+        ...(filter.statuses?.length ? { status: In([...filter.statuses]) } : {}),
+      },
+      order: { raisedAt: 'DESC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+    return { items, total };
+  }
+
   /** Every open or acknowledged alert (alerting adopts them at start). */
   unresolved(): Promise<AlertEntity[]> {
     return this.repo.find({ where: { status: In([...UNRESOLVED]) }, order: { raisedAt: 'ASC' } });

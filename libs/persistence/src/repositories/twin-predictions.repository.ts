@@ -34,29 +34,46 @@ export class TwinPredictionsRepository {
     );
   }
 
+  /** The newest stored prediction of each of the machines (those without one are absent). */
+  async latest(machineIds: readonly string[]): Promise<TwinPredictionRow[]> {
+    if (machineIds.length === 0) return [];
+    const rows: RawPrediction[] = await this.dataSource.query(
+      `SELECT DISTINCT ON (machine_id) time, machine_id, model_version, anomaly_score, nfe, solver_error, sensors
+       FROM twin_predictions WHERE machine_id = ANY($1::text[]) ORDER BY machine_id, time DESC`,
+      [[...machineIds]],
+    );
+    return rows.map(toRow);
+  }
+
   /** A machine's predictions in [from, to), oldest first. */
   async range(machineId: string, from: Date, to: Date, limit = 10_000): Promise<TwinPredictionRow[]> {
-    const rows: {
-      time: Date;
-      machine_id: string;
-      model_version: string;
-      anomaly_score: number;
-      nfe: number;
-      solver_error: number;
-      sensors: TwinPredictionRow['sensors'];
-    }[] = await this.dataSource.query(
+    const rows: RawPrediction[] = await this.dataSource.query(
       `SELECT time, machine_id, model_version, anomaly_score, nfe, solver_error, sensors FROM twin_predictions
        WHERE machine_id = $1 AND time >= $2 AND time < $3 ORDER BY time LIMIT $4`,
       [machineId, from, to, limit],
     );
-    return rows.map((r) => ({
-      time: new Date(r.time).getTime(),
-      machineId: r.machine_id,
-      modelVersion: r.model_version,
-      anomalyScore: Number(r.anomaly_score),
-      nfe: Number(r.nfe),
-      solverError: Number(r.solver_error),
-      sensors: typeof r.sensors === 'string' ? JSON.parse(r.sensors) : r.sensors,
-    }));
+    return rows.map(toRow);
   }
+}
+
+interface RawPrediction {
+  time: Date;
+  machine_id: string;
+  model_version: string;
+  anomaly_score: number;
+  nfe: number;
+  solver_error: number;
+  sensors: TwinPredictionRow['sensors'] | string;
+}
+
+function toRow(r: RawPrediction): TwinPredictionRow {
+  return {
+    time: new Date(r.time).getTime(),
+    machineId: r.machine_id,
+    modelVersion: r.model_version,
+    anomalyScore: Number(r.anomaly_score),
+    nfe: Number(r.nfe),
+    solverError: Number(r.solver_error),
+    sensors: typeof r.sensors === 'string' ? JSON.parse(r.sensors) : r.sensors,
+  };
 }

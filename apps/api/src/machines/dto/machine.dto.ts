@@ -12,6 +12,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PageQuery } from '../../common/pagination.dto';
+import { TwinSummaryDto } from '../../twin/dto/twin.dto';
 
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const ID_MESSAGE = 'must be 1-128 of A-Z a-z 0-9 _ . - :';
@@ -103,6 +104,12 @@ export class MachineDto {
   @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time' }) staleSince!: Date | null;
   @ApiProperty({ format: 'date-time' }) registeredAt!: Date;
   @ApiProperty({ format: 'date-time' }) updatedAt!: Date;
+  @ApiPropertyOptional({
+    type: TwinSummaryDto,
+    nullable: true,
+    description: 'last twin update, anomaly score, RUL p10/p50/p90 and model version; null before the first',
+  })
+  twin!: TwinSummaryDto | null;
 }
 
 export class MachinePageDto {
