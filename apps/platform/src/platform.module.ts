@@ -4,6 +4,7 @@ import { AlertingModule } from '../../alerting/src/alerting.module';
 import { ApiModule } from '../../api/src/api.module';
 import { IngestionModule } from '../../ingestion/src/ingestion.module';
 import { SimulatorModule } from '../../simulator/src/simulator.module';
+import { TrainingModule } from '../../training/src/training.module';
 import { TwinModule } from '../../twin/src/twin.module';
 
 /**
@@ -22,6 +23,7 @@ export class PlatformModule {
         SimulatorModule.register(infra),
         AlertingModule.register(infra),
         TwinModule.register(infra),
+        TrainingModule.register(infra),
       ],
     };
   }
