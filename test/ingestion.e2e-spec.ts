@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { telemetryTopic } from '@continuum/contracts';
 import { EmbeddedBroker, MqttConnection } from '@continuum/messaging';
 import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
+import { waitFor, uniqueId } from '@continuum/runtime';
 
 /**
  * Crash test: `dist/apps/ingestion/src/main.js` (npm run start:ingestion) as a child process,
@@ -13,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
  */
 const root = join(__dirname, '..');
 const mainJs = join(root, 'dist/apps/ingestion/src/main.js');
-const unique = () => Math.random().toString(36).slice(2, 10);
+const unique = uniqueId;
 // Against Mosquitto (MQTT_URL) the restarted process does not get every queued message yet (open:
 // see docs/operations.md); set INGESTION_CRASH_TEST_EXTERNAL=true to run that case.
 const brokers =
@@ -34,16 +35,6 @@ function startIngestion(env: Record<string, string>): { child: ChildProcess; out
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   return { child, output: () => output };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 beforeAll(() => {

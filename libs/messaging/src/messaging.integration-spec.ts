@@ -3,6 +3,7 @@ import { EventPattern, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { InternalEvent, type ReadingsStoredEvent } from '@continuum/contracts';
 import { EmbeddedBroker, EventBus, MessagingModule, MqttConnection, eventTransportOptions } from '@continuum/messaging';
+import { uniqueId } from '@continuum/runtime';
 
 /** The brokers a messaging test runs against: embedded aedes always, Mosquitto when MQTT_URL is set. */
 const brokerModes = process.env.MQTT_URL ? (['embedded', 'external'] as const) : (['embedded'] as const);
@@ -18,7 +19,7 @@ function nextMessage(conn: MqttConnection, topic: string): Promise<string> {
   });
 }
 
-const unique = () => Math.random().toString(36).slice(2, 10);
+const unique = uniqueId;
 
 describe.each(brokerModes)('messaging (%s broker)', (mode) => {
   let broker: EmbeddedBroker | undefined;

@@ -1,2 +1,3 @@
 export { openInfrastructure, type Infrastructure } from './infrastructure';
 export { startProcess, main, type ProcessSpec, type RunningProcess } from './bootstrap';
+export { waitFor, uniqueId } from './testing';

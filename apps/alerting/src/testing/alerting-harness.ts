@@ -1,13 +1,15 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { DatabaseConfig } from '@continuum/config';
 import { EventBus, MqttConnection } from '@continuum/messaging';
-import { startProcess, type Infrastructure, type RunningProcess } from '@continuum/runtime';
 import { AlertingModule } from '../alerting.module';
 import { AlertsService } from '../alerts/alerts.service';
 import { WebhookDispatcher } from '../notifications/webhook.dispatcher';
 import { RulesService } from '../rules/rules.service';
+import { startProcess, type Infrastructure, type RunningProcess, uniqueId, waitFor } from '@continuum/runtime';
 
-export const unique = () => Math.random().toString(36).slice(2, 10);
+export { waitFor };
+
+export const unique = uniqueId;
 
 /** The alerting app in this process on a given database and broker (embedded aedes unless `mqttUrl`). */
 export interface AlertingHarness {
@@ -68,21 +70,6 @@ export async function startAlerting(
       await proc.close();
     },
   };
-}
-
-/** Polls until `probe` returns a value (not undefined) or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The combinations an alerting test runs in: aedes + PGlite always; Mosquitto + PostgreSQL when both URLs are set. */

@@ -1,12 +1,14 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { DatabaseConfig } from '@continuum/config';
 import { MqttConnection } from '@continuum/messaging';
-import { startProcess, type Infrastructure, type RunningProcess } from '@continuum/runtime';
 import { IngestionModule } from '../ingestion.module';
 import { TelemetryConsumer } from '../mqtt/telemetry.consumer';
 import { IngestionService } from '../pipeline/ingestion.service';
+import { startProcess, type Infrastructure, type RunningProcess, uniqueId, waitFor } from '@continuum/runtime';
 
-export const unique = () => Math.random().toString(36).slice(2, 10);
+export { waitFor };
+
+export const unique = uniqueId;
 
 /** The ingestion app in this process on a given database, with the embedded broker or `mqttUrl`. */
 export interface IngestionHarness {
@@ -66,21 +68,6 @@ export async function startIngestion(
       }
     },
   };
-}
-
-/** Polls until `probe` returns a value (not undefined) or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The combinations an ingestion test runs in: aedes + PGlite always; Mosquitto + PostgreSQL when both URLs are set. */

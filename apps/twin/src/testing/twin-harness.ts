@@ -7,6 +7,9 @@ import { TwinMetrics } from '../metrics/twin.metrics';
 import { TwinPublisher } from '../service/twin-publisher';
 import { TwinService } from '../service/twin.service';
 import { TwinRepository } from '../storage/twin.repository';
+import { waitFor } from '@continuum/runtime';
+
+export { waitFor };
 
 /** Collects published updates instead of sending them. */
 export class CollectingPublisher extends TwinPublisher {
@@ -43,19 +46,4 @@ export async function startTwin(
   for (const m of options.models ?? []) service.registry.use(m);
   await service.onModuleInit();
   return { service, publisher, metrics: registry, stop: () => service.onApplicationShutdown() };
-}
-
-/** Polls until `probe` returns a value (not undefined) or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
