@@ -77,8 +77,15 @@ export class PartitionManager {
       } else if (this.owned.size < share) {
         const got = await this.leases.claim(instance, partitions, share - this.owned.size, ttlMs);
         if (got.length > 0) {
+          // Restore the partitions' checkpoints before owning them, so that no reading is applied
+          // to a fresh twin in between; give the leases back if that fails.
+          try {
+            await this.listener.acquired(got);
+          } catch (err) {
+            await this.leases.release(instance, got);
+            throw err;
+          }
           got.forEach((p) => this.owned.add(p));
-          await this.listener.acquired(got);
         }
       }
     } catch (err) {
