@@ -7,34 +7,72 @@ import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
 import { waitFor, uniqueId } from '@continuum/runtime';
 
 /**
- * Crash test: `dist/apps/ingestion/src/main.js` (npm run start:ingestion) as a child process,
- * killed with SIGKILL mid-stream and restarted while a publisher keeps sending QoS 1 telemetry.
- * Every message the broker acknowledged is stored, none twice. Needs PostgreSQL (DATABASE_URL):
- * ingestion runs alone only in external mode. Brokers: aedes in this process, and MQTT_URL.
+ * Crash test (issue 7): `dist/apps/ingestion/src/main.js` (npm run start:ingestion) as a child
+ * process, killed with SIGKILL twice while a publisher sends QoS 1 telemetry — once mid-stream,
+ * once while the restarted process replays the backlog its persistent session queued in the
+ * broker — and started again. Every message the broker acknowledged (PUBACK to the publisher) is
+ * stored, each reading once.
+ *
+ * Needs PostgreSQL (DATABASE_URL): ingestion runs alone only in external mode, and PGlite would
+ * lose its last writes to SIGKILL anyway. Brokers: aedes in this test process (an embedded broker
+ * dies with its process, so ingestion must be the separate one), and MQTT_URL (Mosquitto with
+ * deploy/mosquitto/mosquitto.conf in CI) with a plain and with a `$share` subscription.
  */
 const root = join(__dirname, '..');
 const mainJs = join(root, 'dist/apps/ingestion/src/main.js');
-const unique = uniqueId;
-// Against Mosquitto (MQTT_URL) the restarted process does not get every queued message yet (open:
-// see docs/operations.md); set INGESTION_CRASH_TEST_EXTERNAL=true to run that case.
-const brokers =
-  process.env.MQTT_URL && process.env.INGESTION_CRASH_TEST_EXTERNAL === 'true' ? ['aedes', 'external'] : ['aedes'];
-// Opt-in until it passes reliably (see docs/operations.md, "Ingestion"): INGESTION_CRASH_TEST=true.
-const describeWithDb =
-  process.env.DATABASE_URL && process.env.INGESTION_CRASH_TEST === 'true'
-    ? describe.each(brokers)
-    : describe.skip.each(brokers);
 
-function startIngestion(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  let output = '';
-  const child = spawn(process.execPath, [mainJs], {
-    cwd: root,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  return { child, output: () => output };
+interface Case {
+  broker: 'aedes' | 'MQTT_URL';
+  shared: boolean;
+}
+const cases: Case[] = [{ broker: 'aedes', shared: false }];
+if (process.env.MQTT_URL) cases.push({ broker: 'MQTT_URL', shared: false }, { broker: 'MQTT_URL', shared: true });
+const describeWithDb = process.env.DATABASE_URL ? describe : describe.skip;
+
+const MESSAGES = 6000;
+
+/** An ingestion child process; any probe fails at once (with its output) if it exited unasked. */
+class IngestionChild {
+  readonly child: ChildProcess;
+  private output = '';
+  private exit: string | null = null;
+  private killed = false;
+
+  constructor(env: Record<string, string>) {
+    this.child = spawn(process.execPath, [mainJs], {
+      cwd: root,
+      env: { PATH: process.env.PATH, LOG_LEVEL: 'info', PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d) => (this.output += d));
+    this.child.stderr!.on('data', (d) => (this.output += d));
+    this.child.on('exit', (code, signal) => (this.exit = `code ${code}, signal ${signal}`));
+  }
+
+  /** Throws if the process exited without being told to. */
+  check(): void {
+    if (this.exit !== null && !this.killed)
+      throw new Error(`ingestion exited unexpectedly (${this.exit}):\n${this.output.slice(-4000)}`);
+  }
+
+  async started(): Promise<void> {
+    await waitFor(
+      () => {
+        this.check();
+        return /ingestion started/.test(this.output) ? true : undefined;
+      },
+      60_000,
+      'ingestion to start',
+    );
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    this.killed = true;
+    if (this.exit !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill(signal);
+    await exited;
+  }
 }
 
 beforeAll(() => {
@@ -46,17 +84,19 @@ beforeAll(() => {
   if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
 }, 120_000);
 
-describeWithDb('ingestion process killed with SIGKILL (%s broker)', (brokerKind) => {
+describeWithDb.each(cases)('ingestion process killed with SIGKILL ($broker broker, shared $shared)', (c) => {
   let database: TestDatabase;
   let broker: EmbeddedBroker | null = null;
   let url: string;
   let db: Client;
-  const children: ChildProcess[] = [];
+  const children: IngestionChild[] = [];
+  const prefix = `crash-${uniqueId()}`;
 
   beforeAll(async () => {
     database = await createTestDatabase('external');
     db = new Client({ connectionString: (database.config as { url: string }).url });
-    if (brokerKind === 'aedes') {
+    await db.connect();
+    if (c.broker === 'aedes') {
       broker = await EmbeddedBroker.start({ port: 0, host: '127.0.0.1' });
       url = broker.url;
     } else {
@@ -64,79 +104,98 @@ describeWithDb('ingestion process killed with SIGKILL (%s broker)', (brokerKind)
     }
   });
   afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    for (const child of children) await child.kill('SIGKILL');
+    // Remove the persistent session (and its subscriptions) from the broker.
+    const cleaner = await MqttConnection.open({ url, clientId: `${prefix}-ingestion-one`, clean: true }).catch(
+      () => null,
+    );
+    await cleaner?.close();
     await db.end().catch(() => undefined);
     await broker?.close();
     await database.drop();
   });
 
   it('loses nothing acknowledged and stores nothing twice', async () => {
-    const prefix = `crash-${unique()}`;
     const env = {
       DATABASE_URL: (database.config as { url: string }).url,
       MQTT_URL: url,
       MQTT_CLIENT_ID: prefix,
       INGESTION_INSTANCE: 'one',
       INGESTION_SHARE_GROUP: prefix,
-      // aedes has no shared subscriptions.
-      INGESTION_SHARED_SUBSCRIPTION: 'false',
+      INGESTION_SHARED_SUBSCRIPTION: String(c.shared),
       INGESTION_BATCH_MAX_ROWS: '500',
     };
-    let first = startIngestion(env);
-    children.push(first.child);
-    await waitFor(() => (/ingestion started/.test(first.output()) ? true : undefined), 60_000, 'ingestion to start');
-    await db.connect();
-
-    const plant = `p${unique()}`;
-    const machine = `m${unique()}`;
+    const start = async () => {
+      const child = new IngestionChild(env);
+      children.push(child);
+      await child.started();
+      return child;
+    };
+    const plant = `p${uniqueId()}`;
+    const machine = `m${uniqueId()}`;
     const count = async () =>
       (await db.query(`SELECT count(*)::int AS n FROM readings WHERE machine_id = $1`, [machine])).rows[0].n as number;
+    /** Waits until at least `rows` readings are stored, failing at once if `child` died. */
+    const stored = (child: IngestionChild, rows: number, timeoutMs: number, what: string) =>
+      waitFor(
+        async () => {
+          child.check();
+          const n = await count();
+          return n >= rows ? n : undefined;
+        },
+        timeoutMs,
+        what,
+      );
+
+    let child = await start();
     const pub = await MqttConnection.open({ url, clientId: `${prefix}-pub` });
-    const MESSAGES = 6000;
-    const t0 = Date.now() - 3_600_000;
-    let acked = 0;
-    const publishing = (async () => {
-      const window: Promise<void>[] = [];
-      for (let i = 0; i < MESSAGES; i++) {
-        window.push(
-          pub
-            .publish(telemetryTopic(plant, machine), JSON.stringify({ ts: t0 + i, values: { a: i, b: -i } }))
-            .then(() => {
-              acked++;
-            }),
-        );
-        if (window.length >= 200) await Promise.all(window.splice(0));
-      }
-      await Promise.all(window);
-    })();
+    try {
+      const t0 = Date.now() - 3_600_000;
+      const acked = new Set<number>();
+      const publishing = (async () => {
+        const window: Promise<void>[] = [];
+        for (let i = 0; i < MESSAGES; i++) {
+          const payload = JSON.stringify({ ts: t0 + i, values: { a: i, b: -i } });
+          window.push(pub.publish(telemetryTopic(plant, machine), payload).then(() => void acked.add(i)));
+          if (window.length >= 200) await Promise.all(window.splice(0));
+        }
+        await Promise.all(window);
+      })();
 
-    // Kill it mid-stream, with batches committed and others in flight.
-    await waitFor(async () => ((await count()) >= 1000 ? true : undefined), 30_000, 'the first readings');
-    first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('exit', r));
-    const storedAtKill = await count();
-    expect(storedAtKill).toBeLessThan(MESSAGES * 2);
+      // 1. Killed mid-stream, with batches committed and others in flight.
+      await stored(child, 1000, 30_000, 'the first readings');
+      await child.kill('SIGKILL');
+      const atFirstKill = await count();
+      expect(atFirstKill).toBeLessThan(MESSAGES * 2);
+      await new Promise((r) => setTimeout(r, 300)); // messages keep arriving while it is down
 
-    await new Promise((r) => setTimeout(r, 500)); // messages keep arriving while it is down
-    first = startIngestion(env);
-    children.push(first.child);
-    await publishing;
-    expect(acked).toBe(MESSAGES);
-    await waitFor(async () => ((await count()) >= MESSAGES * 2 ? true : undefined), 60_000, 'every reading');
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await count()).toBe(MESSAGES * 2);
-    const { rows } = await db.query(
-      `SELECT count(DISTINCT time)::int AS times, sum(value)::float8 AS s FROM readings WHERE machine_id = $1`,
-      [machine],
-    );
-    expect(rows[0]).toEqual({ times: MESSAGES, s: 0 });
-    expect((await db.query(`SELECT count(*)::int AS n FROM dead_letters`)).rows[0].n).toBe(0);
+      // 2. Restarted: the broker replays the session's backlog right after CONNACK. Killed again
+      // while it drains that backlog.
+      child = await start();
+      const atSecondKill = await stored(child, atFirstKill + 2000, 60_000, 'the backlog to drain');
+      await child.kill('SIGKILL');
 
-    first.child.kill('SIGTERM');
-    await new Promise((r) => first.child.once('exit', r));
-    await pub.close();
-    // Remove the persistent session from the broker.
-    const cleaner = await MqttConnection.open({ url, clientId: `${prefix}-ingestion-one`, clean: true });
-    await cleaner.close();
-  }, 120_000);
+      // 3. Restarted once more: everything acknowledged to the publisher arrives.
+      child = await start();
+      await publishing;
+      expect(acked.size).toBe(MESSAGES);
+      await stored(child, MESSAGES * 2, 60_000, 'every acknowledged reading');
+      await new Promise((r) => setTimeout(r, 300)); // redeliveries still in flight would show now
+      child.check();
+
+      const { rows } = await db.query(
+        `SELECT count(*)::int AS n, count(DISTINCT time)::int AS times, sum(value)::float8 AS s,
+                count(*) FILTER (WHERE sensor = 'a' AND value <> extract(epoch FROM time) * 1000 - $2)::int AS wrong
+         FROM readings WHERE machine_id = $1`,
+        [machine, t0],
+      );
+      expect(rows[0]).toEqual({ n: MESSAGES * 2, times: MESSAGES, s: 0, wrong: 0 });
+      expect((await db.query(`SELECT count(*)::int AS n FROM dead_letters`)).rows[0].n).toBe(0);
+      expect(atSecondKill).toBeGreaterThan(atFirstKill);
+
+      await child.kill('SIGTERM');
+    } finally {
+      await pub.close();
+    }
+  }, 150_000);
 });

@@ -1,5 +1,11 @@
 import { Logger } from '@nestjs/common';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type ISubscriptionGrant, type MqttClient } from 'mqtt';
+import mqtt, {
+  type IClientOptions,
+  type IClientPublishOptions,
+  type ISubscriptionGrant,
+  type MqttClient,
+  type Packet,
+} from 'mqtt';
 
 export interface MqttConnectionOptions {
   url: string;
@@ -20,9 +26,11 @@ export interface MqttConnectionOptions {
    * Replaces mqtt.js's `handleMessage` hook before the client connects, so that even messages a
    * persistent session delivers right after CONNACK go through it. mqtt.js reads no further
    * packet until its callback is called (backpressure); for QoS 1 it sends PUBACK when the
-   * callback is called without an error.
+   * callback is called without an error. The hook gets the client as its third argument: a
+   * broker delivers a persistent session's queued messages right after CONNACK, before `open`
+   * has resolved (mqtt.js emits `connect` only once its outgoing store is replayed).
    */
-  handleMessage?: MqttClient['handleMessage'];
+  handleMessage?: (packet: Packet, callback: (error?: Error) => void, client: MqttClient) => void;
 }
 
 /**
@@ -73,7 +81,8 @@ export class MqttConnection {
       queueQoSZero: false,
       customHandleAcks: options.customHandleAcks,
     });
-    if (options.handleMessage) client.handleMessage = options.handleMessage;
+    const { handleMessage } = options;
+    if (handleMessage) client.handleMessage = (packet, callback) => handleMessage(packet, callback, client);
     const connection = new MqttConnection(client, options);
     const timeoutMs = options.connectTimeoutMs ?? 15_000;
     await new Promise<void>((resolve, reject) => {

@@ -64,16 +64,15 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     const { options } = this.messaging;
-    let client: MqttClient | null = null;
     this.connection = await MqttConnection.open({
       url: options.url,
       clientId: this.clientId,
       username: options.username,
       password: options.password,
       clean: false,
-      handleMessage: (packet, callback) => this.handle(client!, packet as IPublishPacket, callback),
+      // The broker replays the session's queued messages right after CONNACK, before `open` resolves.
+      handleMessage: (packet, callback, client) => this.handle(client, packet as IPublishPacket, callback),
     });
-    client = this.connection.client;
     await this.connection.subscribe(this.filters, 1);
     this.logger.log(`subscribed to ${this.filters.join(', ')} as ${this.clientId} (persistent session, QoS 1)`);
     this.rebirthTimer = setInterval(() => this.requestRebirths(), 2000);
