@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,17 +81,17 @@ describe('platform process', () => {
     );
   });
 
-  it('refuses a port that is taken with one line and exit code 1', async () => {
+  it('refuses a port that is taken with one line and exit code 1, before opening the database', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', () => r()));
     const port = (blocker.address() as { port: number }).port;
     try {
       const p = startPlatform({ DATABASE_DIR: dataDir, PORT: String(port), MQTT_PORT: '0' });
       expect(await p.exited).toBe(1);
-      const lines = p.output().trim().split('\n');
-      expect(lines[lines.length - 1]).toBe(
+      expect(p.output().trim()).toBe(
         `continuum platform: HTTP port ${port} is already in use (set PORT to a free port)`,
       );
+      expect(readdirSync(dataDir)).toEqual([]); // the database was never opened
       expect(p.output()).not.toMatch(/\n\s+at /); // no stack trace
     } finally {
       blocker.close();

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createServer } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
@@ -43,6 +44,8 @@ export async function startProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv = p
       `${spec.role} runs alone only against an external database and broker: set DATABASE_URL and MQTT_URL (or run the whole platform with npm start)`,
     );
   }
+  // Refuse a taken HTTP port before spending seconds opening the database and the broker.
+  if (spec.http && config.http.port !== 0) await assertPortFree(config.http.port, config.http.host);
   const infra = await openInfrastructure(config, spec.role);
   let app: INestApplication | undefined;
   try {
@@ -78,16 +81,28 @@ export async function startProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv = p
   }
 }
 
+/** Throws the same one-line error as {@link listen} when nothing can listen on the port now. */
+async function assertPortFree(port: number, host: string): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(portError(err, port)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+function portError(err: NodeJS.ErrnoException, port: number): Error {
+  if (err.code === 'EADDRINUSE')
+    return new Error(`HTTP port ${port} is already in use (set PORT to a free port)`, { cause: err });
+  if (err.code === 'EACCES')
+    return new Error(`not allowed to listen on port ${port} (set PORT to a port above 1024)`, { cause: err });
+  return err;
+}
+
 async function listen(app: INestApplication, port: number, host: string): Promise<void> {
   try {
     await app.listen(port, host);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE')
-      throw new Error(`HTTP port ${port} is already in use (set PORT to a free port)`, { cause: err });
-    if (e.code === 'EACCES')
-      throw new Error(`not allowed to listen on port ${port} (set PORT to a port above 1024)`, { cause: err });
-    throw err;
+    throw portError(err as NodeJS.ErrnoException, port);
   }
 }
 
