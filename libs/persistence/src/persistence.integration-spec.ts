@@ -4,6 +4,7 @@ import {
   EmbeddedJobScheduler,
   testDatabaseModes,
   ReadingsRepository,
+  MachinesRepository,
   type TestDatabase,
   type Reading,
 } from '@continuum/persistence';
@@ -174,6 +175,38 @@ describe('embedded database', () => {
         await db.close();
       }
     } finally {
+      await testDb.drop();
+    }
+  });
+});
+
+describe.each(testDatabaseModes())('machines seen in telemetry (%s)', (mode) => {
+  it('registers new machines and adds only the sensors a machine did not list yet', async () => {
+    const testDb = await createTestDatabase(mode);
+    const db = await Database.open(testDb.config);
+    try {
+      const machines = new MachinesRepository(db.dataSource);
+      await machines.upsert({
+        id: 'p1',
+        plantId: 'a',
+        assetType: 'pump',
+        sensors: [{ name: 'temp', unit: 'degC', failureThreshold: { above: 90 } }],
+      });
+      await machines.ensureSeen([
+        { id: 'p1', plantId: 'a', assetType: 'unknown', sensors: ['temp', 'flow'] },
+        { id: 'p2', plantId: 'a', assetType: 'unknown', sensors: ['vib'] },
+      ]);
+      await machines.ensureSeen([{ id: 'p1', plantId: 'a', assetType: 'unknown', sensors: ['flow', 'speed'] }]);
+      const p1 = await machines.findById('p1');
+      expect(p1).toMatchObject({ assetType: 'pump' });
+      expect(p1!.sensors).toEqual([
+        { name: 'temp', unit: 'degC', failureThreshold: { above: 90 } },
+        { name: 'flow' },
+        { name: 'speed' },
+      ]);
+      expect((await machines.findById('p2'))!.sensors).toEqual([{ name: 'vib' }]);
+    } finally {
+      await db.close();
       await testDb.drop();
     }
   });

@@ -93,20 +93,21 @@ export class MachinesRepository {
   ): Promise<void> {
     if (seen.length === 0) return;
     await manager.query(
+      // EXCLUDED.sensors is the inserted value, already [{"name": ...}]: compare by name.
       `INSERT INTO machines AS m (id, plant_id, asset_type, name, sensors)
        SELECT s.id, s.plant_id, s.asset_type, s.id,
               (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n)), '[]') FROM jsonb_array_elements_text(s.sensors) n)
        FROM jsonb_to_recordset($1::jsonb) AS s(id text, plant_id text, asset_type text, sensors jsonb)
        ON CONFLICT (id) DO UPDATE SET
          sensors = m.sensors || (
-           SELECT coalesce(jsonb_agg(jsonb_build_object('name', n)), '[]')
-           FROM jsonb_array_elements_text(EXCLUDED.sensors) e(n)
-           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(m.sensors) x WHERE x->>'name' = e.n)),
+           SELECT coalesce(jsonb_agg(e), '[]')
+           FROM jsonb_array_elements(EXCLUDED.sensors) e
+           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(m.sensors) x WHERE x->>'name' = e->>'name')),
          stale_since = NULL,
          updated_at = now()
        WHERE m.stale_since IS NOT NULL OR EXISTS (
-           SELECT 1 FROM jsonb_array_elements_text(EXCLUDED.sensors) e(n)
-           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(m.sensors) x WHERE x->>'name' = e.n))`,
+           SELECT 1 FROM jsonb_array_elements(EXCLUDED.sensors) e
+           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(m.sensors) x WHERE x->>'name' = e->>'name'))`,
       [
         JSON.stringify(
           seen.map((s) => ({ id: s.id, plant_id: s.plantId, asset_type: s.assetType, sensors: s.sensors })),
