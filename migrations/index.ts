@@ -4,6 +4,7 @@ import { MachineEvents1764547200002 } from './1764547200002-MachineEvents';
 import { ApiKeys1764547200010 } from './1764547200010-ApiKeys';
 import { TwinPredictions1764547200011 } from './1764547200011-TwinPredictions';
 import { AlertRules1764547200012 } from './1764547200012-AlertRules';
+import { DeviceCredentials1764547200013 } from './1764547200013-DeviceCredentials';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has landed. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   ApiKeys1764547200010,
   TwinPredictions1764547200011,
   AlertRules1764547200012,
+  DeviceCredentials1764547200013,
 ];

@@ -3,13 +3,20 @@ import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { AlertRulesRepository, AlertsRepository, TwinPredictionsRepository } from '@continuum/persistence';
+import {
+  AlertRulesRepository,
+  AlertsRepository,
+  DeviceCredentialsRepository,
+  TwinPredictionsRepository,
+} from '@continuum/persistence';
 import { DataSource } from 'typeorm';
 import type { Infrastructure } from '@continuum/runtime';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { DeviceCredentialsController } from './devices/device-credentials.controller';
+import { DeviceCredentialsService } from './devices/device-credentials.service';
 import { HealthController } from './health/health.controller';
 import { MachinesController } from './machines/machines.controller';
 import { MachinesService } from './machines/machines.service';
@@ -34,7 +41,12 @@ import { TwinService } from './twin/twin.service';
 import { TwinSummaries } from './twin/twin-summaries';
 
 /** Repositories of libs/persistence that PersistenceModule does not provide, built on its DataSource. */
-const REPOSITORIES = [AlertsRepository, AlertRulesRepository, TwinPredictionsRepository].map((Repo) => ({
+const REPOSITORIES = [
+  AlertsRepository,
+  AlertRulesRepository,
+  TwinPredictionsRepository,
+  DeviceCredentialsRepository,
+].map((Repo) => ({
   provide: Repo,
   useFactory: (ds: DataSource) => new Repo(ds),
   inject: [DataSource],
@@ -72,6 +84,7 @@ export class ApiModule {
         AlertRulesController,
         TwinController,
         LiveEventsController,
+        DeviceCredentialsController,
       ],
       providers: [
         { provide: METRICS_REGISTRY, useValue: infra.metrics },
@@ -87,6 +100,7 @@ export class ApiModule {
         TwinService,
         LiveGateway,
         LiveService,
+        DeviceCredentialsService,
         { provide: APP_GUARD, useClass: HttpThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

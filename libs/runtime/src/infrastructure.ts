@@ -2,7 +2,8 @@ import type { DynamicModule } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import { ConfigModule, type AppConfig } from '@continuum/config';
 import { EmbeddedBroker, MessagingModule, MqttConnection, clientId, type MessagingOptions } from '@continuum/messaging';
-import { Database, PersistenceModule } from '@continuum/persistence';
+import { Database, DeviceCredentialsRepository, PersistenceModule, type DeviceIdentity } from '@continuum/persistence';
+import { randomBytes } from 'node:crypto';
 
 /**
  * The shared infrastructure of one process: configuration and logging, the open database, the
@@ -34,32 +35,42 @@ export async function openInfrastructure(config: AppConfig, role: string): Promi
     opened.length = 0;
   };
   try {
+    // The broker starts first; devices can authenticate once the database is open.
+    const opening: { db?: Database } = {};
+    const deviceAuth = config.mqtt.mode === 'embedded' && config.mqtt.deviceAuth ? internalCredential(config) : null;
     const broker =
-      config.mqtt.mode === 'embedded' ? await EmbeddedBroker.start({ port: config.mqtt.port, host: '0.0.0.0' }) : null;
+      config.mqtt.mode === 'embedded'
+        ? await EmbeddedBroker.start({
+            port: config.mqtt.port,
+            host: '0.0.0.0',
+            ...(deviceAuth && brokerDeviceAuth(deviceAuth, () => opening.db)),
+          })
+        : null;
     if (broker) opened.push(() => broker.close());
     const messaging: MessagingOptions = {
       url: broker ? broker.url : (config.mqtt as { url: string }).url,
       role,
       clientIdPrefix: config.mqtt.clientId,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
+      username: deviceAuth?.username ?? config.mqtt.username,
+      password: deviceAuth?.password ?? config.mqtt.password,
     };
-    const database = await Database.open(config.database).catch((err: Error & { code?: string }) => {
+    const db = await Database.open(config.database).catch((err: Error & { code?: string }) => {
       throw new Error(`cannot open the database: ${err.message.split('\n')[0]}`);
     });
-    opened.push(() => database.close());
+    opening.db = db;
+    opened.push(() => db.close());
     const mqtt = await MqttConnection.open({ ...messaging, clientId: clientId(messaging, 'main') });
     opened.push(() => mqtt.close());
     return {
       config,
-      database,
+      database: db,
       broker,
       messaging,
       mqtt,
       metrics: new Registry(),
       modules: {
         config: ConfigModule.forRoot(config),
-        persistence: PersistenceModule.forRoot(database, config.database),
+        persistence: PersistenceModule.forRoot(db, config.database),
         messaging: MessagingModule.forRoot(messaging, mqtt),
       },
       close: closeAll,
@@ -68,4 +79,46 @@ export async function openInfrastructure(config: AppConfig, role: string): Promi
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * The credential of the platform's own MQTT clients when devices must authenticate
+ * (MQTT_DEVICE_AUTH=true): MQTT_USERNAME/MQTT_PASSWORD when both are set, otherwise one generated at
+ * start (every client of the embedded broker lives in the process that owns it).
+ */
+function internalCredential(config: AppConfig): { username: string; password: string } {
+  return config.mqtt.username && config.mqtt.password
+    ? { username: config.mqtt.username, password: config.mqtt.password }
+    : { username: 'continuum-internal', password: randomBytes(24).toString('base64url') };
+}
+
+/**
+ * The embedded broker's device authentication and topic authorisation: the internal credential may
+ * do anything; a device (username = machine id, password = its token from
+ * `POST /api/v1/machines/{id}/credentials`) may publish and subscribe only under
+ * `plants/{plantId}/machines/{machineId}/`, so never `#` nor another machine's topics.
+ */
+function brokerDeviceAuth(internal: { username: string; password: string }, database: () => Database | undefined) {
+  const devices = new Map<string, DeviceIdentity>();
+  const isInternal = (username: string | undefined) => username === internal.username;
+  const prefix = (d: DeviceIdentity) => `plants/${d.plantId}/machines/${d.machineId}/`;
+  const mayUse = (clientId: string, username: string | undefined, topic: string) => {
+    if (isInternal(username)) return true;
+    const device = devices.get(clientId);
+    return !!device && topic.startsWith(prefix(device)) && !/[#+]/.test(topic.slice(0, prefix(device).length));
+  };
+  return {
+    authenticate: async (clientId: string, username: string | undefined, password: Buffer | undefined) => {
+      devices.delete(clientId);
+      if (!username || !password) return false;
+      if (isInternal(username)) return password.toString('utf8') === internal.password;
+      const db = database();
+      if (!db) return false;
+      const device = await new DeviceCredentialsRepository(db.dataSource).verify(username, password.toString('utf8'));
+      if (device) devices.set(clientId, device);
+      return !!device;
+    },
+    authorizePublish: mayUse,
+    authorizeSubscribe: mayUse,
+  };
 }

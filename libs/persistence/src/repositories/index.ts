@@ -11,3 +11,4 @@ export * from './alerts.repository';
 export * from './alert-rules.repository';
 export * from './models.repository';
 export * from './training-jobs.repository';
+export * from './device-credentials.repository';
