@@ -84,7 +84,7 @@ describe('operator dashboard (Chromium)', () => {
       await page.waitForTimeout(3000);
     }
     await screenshot('plant-overview');
-  }, 90_000);
+  }, 150_000);
 
   it('shows live sensor points on the machine charts', async () => {
     // Cards re-render as twin updates arrive: navigate by the first card's id rather than clicking it.
