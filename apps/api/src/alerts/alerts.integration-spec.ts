@@ -185,7 +185,8 @@ describe.each(testDatabaseModes())('alerts, alert rules and twin endpoints (%s d
       };
       await api.proc.app.get(EventBus).emit(InternalEvent.TwinUpdated, message);
       const summary = await waitFor(
-        async () => (await api.call('GET', '/api/v1/machines?plantId=plant-a', viewer)).body.items[0].twin?.rulMs,
+        async () =>
+          (await api.call('GET', '/api/v1/machines?plantId=plant-a', viewer)).body.items[0].twin?.rulMs ?? undefined,
         10_000,
         'the twin update to arrive',
       );
