@@ -37,4 +37,5 @@ export {
   type Checkpoint,
 } from './adjoint/strategies';
 export type { AdjointNorm } from './adjoint/augmented-ops';
+export type { FieldVjp, FieldVjpFn, FieldVjpResult, PreparedFieldVjp, TensorFieldWithVjp } from './adjoint/field-vjp';
 export * from './stiff';

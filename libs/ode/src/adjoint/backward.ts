@@ -3,9 +3,11 @@ import { OdeError } from '../errors';
 import { runIntegration, type OdeintOptions, type TensorField } from '../odeint';
 import type { Rhs } from '../solver';
 import type { SolverStats } from '../stats';
+import { isStiffMethod, type ImplicitMethodName, type StiffOdeintOptions } from '../stiff/odeint-stiff';
 import { AugmentedOps, type AdjointNorm } from './augmented-ops';
+import { stiffSegmentRunner } from './backward-stiff';
+import { startVjp, type ActiveVjp, type FieldVjp } from './field-vjp';
 import type { Checkpoint } from './strategies';
-import { vjp } from './vjp';
 
 /** Settings of the backward (adjoint) solve. */
 export interface BackwardConfig {
@@ -15,7 +17,20 @@ export interface BackwardConfig {
   atol: number | ArrayLike<number>;
   norm: AdjointNorm;
   gradTimes: boolean;
+  /** Options of an implicit backward method (`solve.method` one of the stiff methods): Jacobian, Newton, autonomy. */
+  implicit?: StiffOdeintOptions<tf.Tensor>;
 }
+
+/** Integrates [z, a, a_θ] from `fromT` (z = fromY) to `toT`; returns the end a and a_θ (owned by the caller). */
+export type SegmentRunner = (
+  fromT: number,
+  fromY: tf.Tensor,
+  a: tf.Tensor,
+  aParams: tf.Tensor[],
+  toT: number,
+  toY: tf.Tensor,
+  firstStep: number | undefined,
+) => { a: tf.Tensor; aParams: tf.Tensor[]; nextStep: number };
 
 /** Inputs of {@link adjointBackward}. */
 export interface BackwardInputs {
@@ -29,6 +44,8 @@ export interface BackwardInputs {
   params: readonly tf.Tensor[];
   /** Counters of the backward solve, accumulated in place. */
   stats: SolverStats;
+  /** Hand-written VJP of f (default: TensorFlow.js autodiff). */
+  vjp?: FieldVjp;
 }
 
 /** Gradients produced by {@link adjointBackward} (tensors owned by the caller). */
@@ -47,12 +64,12 @@ export interface BackwardResult {
  * integrated backwards. One TensorFlow.js gradient computation with cotangent −a yields f and both
  * vector–Jacobian products from a single evaluation of f.
  */
-function augmentedRhs(f: TensorField, params: readonly tf.Tensor[], counter: { nfe: number }): Rhs<tf.Tensor[]> {
+function augmentedRhs(active: ActiveVjp, params: readonly tf.Tensor[], counter: { nfe: number }): Rhs<tf.Tensor[]> {
   return (t, s) => {
     const z = s[0];
     const a = s[1];
     const tt = tf.scalar(t);
-    const { value, grads } = vjp(() => f(tt, z), [z, ...params], tf.neg(a));
+    const { value, grads } = active.run(tt, z, tf.neg(a));
     if (!tf.util.arraysEqual(value.shape, z.shape))
       throw new OdeError(
         'bad_arguments',
@@ -68,7 +85,7 @@ function augmentedRhs(f: TensorField, params: readonly tf.Tensor[], counter: { n
   };
 }
 
-function accumulate(into: SolverStats, s: SolverStats): void {
+export function accumulate(into: SolverStats, s: SolverStats): void {
   into.nfe += s.nfe;
   into.steps += s.steps;
   into.accepted += s.accepted;
@@ -102,9 +119,39 @@ export function adjointBackward(inp: BackwardInputs, cfg: BackwardConfig): Backw
   const dys = tf.unstack(inp.dys);
   const timeGrads = new Float32Array(T);
   const shape = ys[0].shape;
-  const ops = new AugmentedOps(shape, { batchedChannels: 2, rtol: cfg.rtol, atol: cfg.atol, norm: cfg.norm });
   const counter = { nfe: 0 };
-  const rhs = augmentedRhs(f, params, counter);
+  const active = startVjp(f, params, inp.vjp);
+  let ops: AugmentedOps | null = null;
+  let runSegment: SegmentRunner;
+  if (isStiffMethod(cfg.solve.method)) {
+    runSegment = stiffSegmentRunner({
+      f,
+      active,
+      params,
+      shape,
+      method: cfg.solve.method as ImplicitMethodName | 'auto',
+      rtol: cfg.rtol,
+      atol: cfg.atol,
+      norm: cfg.norm,
+      maxSteps: cfg.solve.maxSteps ?? 10_000,
+      maxStep: cfg.solve.maxStep ?? Infinity,
+      implicit: cfg.implicit ?? {},
+      stats,
+      counter,
+    });
+  } else {
+    const augOps = new AugmentedOps(shape, { batchedChannels: 2, rtol: cfg.rtol, atol: cfg.atol, norm: cfg.norm });
+    ops = augOps;
+    const rhs = augmentedRhs(active, params, counter);
+    runSegment = (fromT, fromY, a0, p0, toT, _toY, firstStep) => {
+      const r = runIntegration(augOps, rhs, [fromY, a0, ...p0], [fromT, toT], { ...cfg.solve, firstStep });
+      accumulate(stats, { ...r.stats, nfe: 0 });
+      augOps.dispose(r.ys[0]);
+      const [zEnd, aEnd, ...pEnd] = r.ys[1];
+      zEnd.dispose(); // replaced by the stored forward state
+      return { a: aEnd, aParams: pEnd, nextStep: r.nextStep };
+    };
+  }
 
   // Restart points in backward order: output times (with their index) and checkpoints.
   type Stop = { t: number; y: tf.Tensor; out: number };
@@ -126,15 +173,11 @@ export function adjointBackward(inp: BackwardInputs, cfg: BackwardConfig): Backw
       const from = stops[k];
       const to = stops[k + 1];
       if (to.t === from.t) continue;
-      const r = runIntegration(ops, rhs, [from.y, a, ...aParams], [from.t, to.t], { ...cfg.solve, firstStep });
-      accumulate(stats, { ...r.stats, nfe: 0 });
-      ops.dispose(r.ys[0]);
-      const [zEnd, aEnd, ...pEnd] = r.ys[1];
-      zEnd.dispose(); // replaced by the stored forward state
+      const r = runSegment(from.t, from.y, a, aParams, to.t, to.y, firstStep);
       a.dispose();
       aParams.forEach((p) => p.dispose());
-      a = aEnd;
-      aParams = pEnd;
+      a = r.a;
+      aParams = r.aParams;
       if (r.nextStep !== 0) firstStep = Math.abs(r.nextStep);
       if (to.out >= 0) {
         const i = to.out;
@@ -159,6 +202,7 @@ export function adjointBackward(inp: BackwardInputs, cfg: BackwardConfig): Backw
     stats.nfe += counter.nfe;
     ys.forEach((y) => y.dispose());
     dys.forEach((d) => d.dispose());
-    ops.release();
+    ops?.release();
+    active.release();
   }
 }

@@ -2,9 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { checkArgument } from '../errors';
 import { checkTimes, resolveParts, type OdeintOptions, type TensorField } from '../odeint';
 import { emptyStats, type SolverStats } from '../stats';
+import { isStiffMethod } from '../stiff/odeint-stiff';
 import type { AdjointNorm } from './augmented-ops';
 import { adjointBackward } from './backward';
-import { resolveStrategy, type AdjointStrategy } from './strategies';
+import { forwardJacobian } from './backward-stiff';
+import { checkFieldVjp, type FieldVjp, type TensorFieldWithVjp } from './field-vjp';
+import { CheckpointAdjoint, resolveStrategy, type AdjointStrategy } from './strategies';
 
 /** Options of {@link odeintAdjoint}: the forward solve's options plus the adjoint's. */
 export interface OdeintAdjointOptions extends Omit<OdeintOptions<tf.Tensor>, 'events'> {
@@ -16,8 +19,23 @@ export interface OdeintAdjointOptions extends Omit<OdeintOptions<tf.Tensor>, 'ev
   adjoint?: 'backsolve' | 'checkpoint' | AdjointStrategy;
   /** With `adjoint: 'checkpoint'`: store at most this many states, spread evenly in time (default: every accepted step). */
   checkpoints?: number;
-  /** Method of the backward solve (default: the forward `method`), looked up by name like `method`. */
+  /**
+   * Method of the backward solve (default: the forward `method`), looked up by name like `method`.
+   * An implicit method ('radau5', 'kvaerno3', 'kvaerno5', 'rodas4', or 'auto') integrates the adjoint
+   * of a stiff system with a Jacobian built from the forward Jacobian (`jacobian` if given, else
+   * autodiff): blocks [[J, 0], [0, −Jᵀ]] per sample, the parameter adjoints as decoupled quadrature
+   * channels. radau5 is the recommended choice (see `backward-stiff.ts` for rodas4's caveat).
+   */
   adjointMethod?: OdeintOptions<tf.Tensor>['method'];
+  /**
+   * Hand-written vector–Jacobian product of f (default: `f.vjp` if the field carries one, else
+   * TensorFlow.js autodiff of f). A function `(t, y, v) => { value?, dy, dParams }` returning vᵀ∂f/∂y
+   * and vᵀ∂f/∂θ for each of `params` (in order, summed over the batch; `value` = f(t, y) if it was
+   * computed on the way), or an object whose `prepare()` is called once per backward pass and returns
+   * such a function (and an optional `release`), e.g. with the weights transposed once per pass.
+   * Much faster than autodiff on the WASM backend (no tape; no transposed-operand matMul kernels).
+   */
+  vjp?: FieldVjp;
   /** Relative tolerance of the backward solve (default: the forward `rtol`). */
   adjointRtol?: number;
   /** Absolute tolerance of the backward solve (default: the forward `atol`). */
@@ -136,6 +154,7 @@ export function odeintAdjoint(
     'adjointStepSize',
     'adjointMaxSteps',
     'gradTimes',
+    'vjp',
   ])
     delete (forwardOptions as Record<string, unknown>)[key];
   const backwardSolve: OdeintOptions<tf.Tensor[]> = {
@@ -144,8 +163,38 @@ export function odeintAdjoint(
     maxSteps: options.adjointMaxSteps ?? options.maxSteps,
     maxStep: options.maxStep,
   };
+  const fieldVjp =
+    checkFieldVjp(options.vjp, '`options.vjp`') ?? checkFieldVjp((f as TensorFieldWithVjp).vjp, '`f.vjp`');
+  const implicitBackward = isStiffMethod(backwardSolve.method);
   // Fail now, not in the middle of backpropagation, on an unknown backward method or bad step.
-  resolveParts({ method: backwardSolve.method, stepSize: backwardSolve.stepSize });
+  if (!implicitBackward) resolveParts({ method: backwardSolve.method, stepSize: backwardSolve.stepSize });
+  else {
+    checkArgument(
+      y0.rank === 1 || y0.rank === 2,
+      `An implicit adjointMethod ('${backwardSolve.method}') takes a state [B, d] (or [d]), got shape [${y0.shape}]`,
+    );
+    checkArgument(
+      backwardSolve.stepSize === undefined,
+      `\`adjointStepSize\` does not apply to the implicit adjointMethod '${backwardSolve.method}'`,
+    );
+  }
+  if (isStiffMethod(options.method)) {
+    checkArgument(
+      !(strategy instanceof CheckpointAdjoint),
+      `The 'checkpoint' adjoint records explicit Runge–Kutta steps; use 'backsolve' with the implicit method '${options.method}'`,
+    );
+    // The forward solve runs inside the custom gradient, possibly under the caller's gradient tape:
+    // the stiff path's default tf.grad Jacobian would clobber that tape, so use the isolated one.
+    if (forwardOptions.jacobian === undefined) {
+      const shape = y0.shape;
+      const B = y0.rank === 2 ? shape[0] : 1;
+      const d = shape[shape.length - 1];
+      forwardOptions.jacobian = (t, y) => {
+        const J = forwardJacobian(f, undefined, null, t.dataSync()[0], y, B, d);
+        return tf.tensor3d(Float32Array.from(J), [B, d, d]);
+      };
+    }
+  }
   const backwardTol = {
     rtol: options.adjointRtol ?? options.rtol ?? 1e-5,
     atol: options.adjointAtol ?? options.atol ?? 1e-6,
@@ -177,8 +226,21 @@ export function odeintAdjoint(
             dys,
             params,
             stats: backward,
+            vjp: fieldVjp,
           },
-          { solve: backwardSolve, ...backwardTol, norm, gradTimes },
+          {
+            solve: backwardSolve,
+            ...backwardTol,
+            norm,
+            gradTimes,
+            implicit: {
+              jacobian: options.jacobian,
+              newton: options.newton,
+              autonomous: options.autonomous,
+              autoImplicit: options.autoImplicit,
+              stiffnessTest: options.stiffnessTest,
+            },
+          },
         );
         solveStats.backwardPasses++;
         return [g.y0, ...g.params, ...(tsTensor !== null ? [g.ts] : [])];

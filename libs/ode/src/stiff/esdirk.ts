@@ -251,7 +251,7 @@ export class EsdirkStepper implements StiffStepper {
         const F = sys.f(ti, yi);
         for (let q = 0; q < n; q++) dZ[q] = (psi[q] + hg * F[q] - Z[q]) / hg;
         luSolve(lu, dZ);
-        return sys.normScaled([dZ], scale);
+        return sys.iterationNorm([dZ], scale);
       };
       const apply = () => {
         for (let q = 0; q < n; q++) Z[q] += dZ[q];

@@ -22,7 +22,7 @@ export {
   type StiffIntegrateResult,
   type SwitchingPolicy,
 } from './integrate-stiff';
-export { StiffSystem, type StiffStats, type FlatField, type FlatJacobian } from './system';
+export { StiffSystem, type StiffStats, type FlatField, type FlatJacobian, type TrailingChannels } from './system';
 export type { StiffStepper, StepAttempt, StepFailure } from './stepper';
 export {
   STIFF_METHODS,

@@ -14,6 +14,11 @@ export interface BlockLU {
   readonly piv: Int32Array;
   /** Index of the first block found exactly singular, or -1. */
   readonly singularBlock: number;
+  /**
+   * The shift alpha of {@link luShifted}: entries of the right-hand side beyond the B·d of the blocks
+   * (decoupled quadrature channels, whose rows of J are zero) are divided by it. Undefined: left as is.
+   */
+  readonly shift?: number;
 }
 
 /** LU factors of B complex d×d blocks (separate real and imaginary parts). */
@@ -24,6 +29,9 @@ export interface ComplexBlockLU {
   readonly im: Float64Array;
   readonly piv: Int32Array;
   readonly singularBlock: number;
+  /** The shift of {@link luShiftedComplex} (trailing entries beyond B·d are divided by it). */
+  readonly shiftRe?: number;
+  readonly shiftIm?: number;
 }
 
 /**
@@ -34,7 +42,7 @@ export function luShifted(J: Float64Array, B: number, d: number, alpha: number):
   const lu = new Float64Array(B * d * d);
   for (let i = 0; i < lu.length; i++) lu[i] = -J[i];
   for (let b = 0; b < B; b++) for (let i = 0; i < d; i++) lu[b * d * d + i * d + i] += alpha;
-  return luFactor(lu, B, d);
+  return { ...luFactor(lu, B, d), shift: alpha };
 }
 
 /** In-place LU with partial pivoting of every block of `a` ([B, d, d] row-major). */
@@ -100,6 +108,8 @@ export function luSolve(f: BlockLU, r: Float64Array): Float64Array {
       r[v + i] = s / lu[o + i * d + i];
     }
   }
+  // Trailing decoupled entries: (alpha·I − 0) x = r.
+  if (f.shift !== undefined) for (let i = B * d; i < r.length; i++) r[i] /= f.shift;
   return r;
 }
 
@@ -168,7 +178,7 @@ export function luShiftedComplex(
       }
     }
   }
-  return { B, d, re, im, piv, singularBlock };
+  return { B, d, re, im, piv, singularBlock, shiftRe: alphaRe, shiftIm: alphaIm };
 }
 
 /** Solves the complex system in place: (xr + i·xi) ← A⁻¹ (xr + i·xi) for every block. */
@@ -214,6 +224,18 @@ export function luSolveComplex(f: ComplexBlockLU, xr: Float64Array, xi: Float64A
       const den = pr * pr + pi * pi;
       xr[v + i] = (sr * pr + si * pi) / den;
       xi[v + i] = (si * pr - sr * pi) / den;
+    }
+  }
+  // Trailing decoupled entries: divide by the complex shift.
+  if (f.shiftRe !== undefined && f.shiftIm !== undefined) {
+    const ar = f.shiftRe;
+    const ai = f.shiftIm;
+    const den = ar * ar + ai * ai;
+    for (let i = B * d; i < xr.length; i++) {
+      const sr = xr[i];
+      const si = xi[i];
+      xr[i] = (sr * ar + si * ai) / den;
+      xi[i] = (si * ar - sr * ai) / den;
     }
   }
 }

@@ -213,7 +213,7 @@ export class Radau5 implements StiffStepper {
       }
       luSolve(luR, dW[0]);
       luSolveComplex(luC, dW[1], dW[2]);
-      return sys.normScaled(dW, scale);
+      return sys.iterationNorm(dW, scale);
     };
     const apply = () => {
       for (let k = 0; k < n; k++) {

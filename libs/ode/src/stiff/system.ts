@@ -44,6 +44,20 @@ export function emptyStiffStats(): StiffStats {
 const SQRT_EPS = Math.sqrt(Number.EPSILON);
 
 /**
+ * Trailing decoupled channels of a {@link StiffSystem} (the parameter adjoints of the implicit adjoint
+ * solve): `size` entries after the B·d block entries that nothing else depends on (pure quadratures).
+ * The Jacobian stays B blocks of d; the Newton matrices treat the trailing rows as zero (their entries
+ * are exact integrals of the stage values once the blocks have converged).
+ */
+export interface TrailingChannels {
+  size: number;
+  /** Absolute tolerance of the trailing entries. */
+  atol: number;
+  /** Include them in the error norm as one more group (true) or leave them out (a seminorm). */
+  inNorm: boolean;
+}
+
+/**
  * A stiff initial value problem as the implicit steppers see it: a flat Float64Array state holding B
  * independent samples of dimension d (B = 1 on the float64 path; the batch [B, d] on the tensor path),
  * the counted vector field, the Jacobian (user-supplied, automatic, or forward differences) as B
@@ -68,10 +82,12 @@ export class StiffSystem {
     atol: number | ArrayLike<number>,
     private readonly jac: FlatJacobian | undefined,
     readonly stats: StiffStats,
+    readonly trailing?: TrailingChannels,
   ) {
-    this.n = B * d;
+    this.n = B * d + (trailing?.size ?? 0);
     this.atol = new Float64Array(this.n);
-    for (let i = 0; i < this.n; i++) this.atol[i] = typeof atol === 'number' ? atol : atol[i % d];
+    for (let i = 0; i < B * d; i++) this.atol[i] = typeof atol === 'number' ? atol : atol[i % d];
+    for (let i = B * d; i < this.n; i++) this.atol[i] = trailing?.atol ?? 0;
   }
 
   /** f(t, y), counted in `nfe`. */
@@ -140,6 +156,10 @@ export class StiffSystem {
 
   /** Largest per-sample RMS of x/scale over the vectors `xs` together (NaN/∞ propagate). */
   normScaled(xs: readonly Float64Array[], scale: Float64Array): number {
+    return this.norms(xs, scale, true);
+  }
+
+  private norms(xs: readonly Float64Array[], scale: Float64Array, withTrailing: boolean): number {
     const { B, d } = this;
     let worst = 0;
     for (let b = 0; b < B; b++) {
@@ -152,7 +172,27 @@ export class StiffSystem {
       const v = Math.sqrt(acc / (d * xs.length));
       if (!(v <= worst)) worst = v; // NaN wins
     }
+    const tr = this.trailing;
+    if (withTrailing && tr && tr.inNorm && tr.size > 0) {
+      let acc = 0;
+      for (const x of xs)
+        for (let i = B * d; i < this.n; i++) {
+          const r = x[i] / scale[i];
+          acc += r * r;
+        }
+      const v = Math.sqrt(acc / (tr.size * xs.length));
+      if (!(v <= worst)) worst = v;
+    }
     return worst;
+  }
+
+  /**
+   * Norm of Newton increments: as {@link normScaled} but without the trailing channels. Their stage
+   * values depend on the block entries' and lag them by one iteration (the Newton matrix leaves their
+   * coupling out), so they are not a measure of the iteration's convergence.
+   */
+  iterationNorm(xs: readonly Float64Array[], scale: Float64Array): number {
+    return this.norms(xs, scale, false);
   }
 
   /** Scaled RMS error norm with weights from two states (Hairer, Nørsett & Wanner I, II.4). */
