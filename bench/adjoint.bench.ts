@@ -9,12 +9,17 @@
  * (sampled at every evaluation of f during the whole gradient computation), for
  *   - odeintAdjoint, default mixed norm,
  *   - odeintAdjoint with adjointNorm: 'seminorm',
- *   - backprop: TensorFlow.js autodiff through the unrolled odeint.
+ *   - backprop: TensorFlow.js autodiff through the unrolled odeint;
+ * and the same adjoint solves with the hand-written VJP of libs/neural's NeuralVectorField (the same
+ * weights; `vjp: field.adjointVjp(params)`, weights transposed once per backward pass: '+vjp'), and
+ * through the field's custom-gradient `apply` (what libs/neural models use by default: '+apply').
+ * BENCH_ADJOINT_MODES (comma-separated) and BENCH_ADJOINT_B restrict the runs.
  * Backprop at B = 1024, T = 100 is skipped (its tape holds every stage of every step: ~0.5 GB here,
  * and minutes of run time on this shared machine). One run per configuration (plus one warm-up).
  */
 import * as tf from '@tensorflow/tfjs';
-import { initTensorBackend, odeint, odeintAdjoint, type TensorField } from '@continuum/ode';
+import { initTensorBackend, odeint, odeintAdjoint, type FieldVjp, type TensorField } from '@continuum/ode';
+import { NeuralVectorField, ParamStore, Rng } from '@continuum/neural';
 
 const D = 16;
 const H = 64;
@@ -34,7 +39,7 @@ function uniform(seed: number): () => number {
 }
 
 /** The bench:ode MLP (same seed and draws) in sigmoid form, with its weights as tf.Variables. */
-function makeField(): { f: TensorField; params: tf.Variable[] } {
+function makeField(): { f: TensorField; params: tf.Variable[]; nvf: NeuralVectorField; vjp: FieldVjp } {
   const rand = uniform(SEED);
   const dims = [D, H, H, D];
   const W: number[][][] = [];
@@ -53,16 +58,28 @@ function makeField(): { f: TensorField; params: tf.Variable[] } {
     W[2].map((r) => r.map((v) => 2 * v)),
   ];
   const b = [Bs[0].map((v) => 2 * v), Bs[1].map((v, j) => 2 * (v - cs2[j])), Bs[2].map((v, j) => v - cs3[j])];
-  const params: tf.Variable[] = [];
-  for (let l = 0; l < 3; l++) params.push(tf.variable(tf.tensor2d(w[l])), tf.variable(tf.tensor1d(b[l])));
+  // libs/neural's field with the same weights: params() is [w, b] of each of the three layers.
+  const nvf = new NeuralVectorField(new ParamStore(new Rng(1)).scope('f'), {
+    dim: D,
+    hidden: [H, H],
+    activation: 'sigmoid',
+  });
+  const params = nvf.params();
+  for (let l = 0; l < 3; l++) {
+    params[2 * l].assign(tf.tensor2d(w[l]));
+    params[2 * l + 1].assign(tf.tensor1d(b[l]));
+  }
   const f: TensorField = (_t, y) =>
     tf.tidy(() => {
       const h1 = tf.sigmoid(tf.add(tf.matMul(y, params[0]), params[1]));
       const h2 = tf.sigmoid(tf.add(tf.matMul(h1, params[2]), params[3]));
       return tf.add(tf.matMul(h2, params[4]), params[5]);
     });
-  return { f, params };
+  return { f, params, nvf, vjp: nvf.adjointVjp(params) };
 }
+
+type Mode = 'adjoint' | 'seminorm' | 'adjoint+vjp' | 'seminorm+vjp' | 'seminorm+apply' | 'backprop';
+const MODES: Mode[] = ['adjoint', 'seminorm', 'adjoint+vjp', 'seminorm+vjp', 'seminorm+apply', 'backprop'];
 
 interface Row {
   mode: string;
@@ -75,12 +92,7 @@ interface Row {
   peakBytes: number;
 }
 
-function run(
-  mode: 'adjoint' | 'seminorm' | 'backprop',
-  B: number,
-  T: number,
-  field: { f: TensorField; params: tf.Variable[] },
-): Row {
+function run(mode: Mode, B: number, T: number, field: ReturnType<typeof makeField>): Row {
   const r = uniform(SEED + B);
   const y0 = tf.tensor2d(
     Float32Array.from({ length: B * D }, () => r()),
@@ -93,7 +105,7 @@ function run(
   const f: TensorField = (t, y) => {
     peak = Math.max(peak, tf.memory().numBytes);
     if (mode === 'backprop') fwdNfe++;
-    return field.f(t, y);
+    return mode === 'seminorm+apply' ? field.nvf.apply(t, y) : field.f(t, y);
   };
   let tFwd = 0;
   let stats: ReturnType<typeof odeintAdjoint>['stats'] | undefined;
@@ -105,7 +117,8 @@ function run(
       const s = odeintAdjoint(f, y0, [0, T], field.params, {
         rtol: RTOL,
         atol: ATOL,
-        adjointNorm: mode === 'seminorm' ? 'seminorm' : 'mixed',
+        adjointNorm: mode.startsWith('seminorm') ? 'seminorm' : 'mixed',
+        ...(mode.endsWith('+vjp') ? { vjp: field.vjp } : {}),
       });
       ys = s.ys;
       stats = s.stats;
@@ -136,27 +149,31 @@ async function main(): Promise<void> {
   console.log(`bench:adjoint — backend ${backend}, dopri5 rtol ${RTOL} atol ${ATOL}, MLP d=${D} hidden ${H}`);
   const field = makeField();
   run('adjoint', 64, 1, field); // warm-up (kernels, WASM)
-  console.log('mode      |    B |   T | fwd ms | bwd ms | bwd/fwd | fwd NFE | bwd NFE | bwd/fwd NFE | peak MB');
+  console.log('mode           |    B |   T | fwd ms | bwd ms | bwd/fwd | fwd NFE | bwd NFE | bwd/fwd NFE | peak MB');
   const rows: Row[] = [];
   const started = performance.now();
-  for (const B of [256, 1024])
+  const modes = process.env.BENCH_ADJOINT_MODES ? (process.env.BENCH_ADJOINT_MODES.split(',') as Mode[]) : MODES;
+  const sizes = process.env.BENCH_ADJOINT_B ? process.env.BENCH_ADJOINT_B.split(',').map(Number) : [256, 1024];
+  for (const B of sizes)
     for (const T of [1, 10, 100])
-      for (const mode of ['adjoint', 'seminorm', 'backprop'] as const) {
+      for (const mode of modes) {
         if (mode === 'backprop' && B === 1024 && T === 100) {
-          console.log(`backprop  | 1024 | 100 | skipped (tape of every stage of every step: ~0.5 GB, minutes here)`);
+          console.log(
+            `backprop       | 1024 | 100 | skipped (tape of every stage of every step: ~0.5 GB, minutes here)`,
+          );
           continue;
         }
         const row = run(mode, B, T, field);
         rows.push(row);
         const nfeRatio = row.bwdNfe > 0 ? (row.bwdNfe / row.fwdNfe).toFixed(2) : '-';
         console.log(
-          `${mode.padEnd(9)} | ${String(B).padStart(4)} | ${String(T).padStart(3)} | ${row.fwdMs.toFixed(0).padStart(6)} | ${row.bwdMs.toFixed(0).padStart(6)} | ${(row.bwdMs / row.fwdMs).toFixed(1).padStart(7)} | ${String(row.fwdNfe).padStart(7)} | ${String(row.bwdNfe || '-').padStart(7)} | ${nfeRatio.padStart(11)} | ${mb(row.peakBytes).padStart(7)}`,
+          `${mode.padEnd(14)} | ${String(B).padStart(4)} | ${String(T).padStart(3)} | ${row.fwdMs.toFixed(0).padStart(6)} | ${row.bwdMs.toFixed(0).padStart(6)} | ${(row.bwdMs / row.fwdMs).toFixed(1).padStart(7)} | ${String(row.fwdNfe).padStart(7)} | ${String(row.bwdNfe || '-').padStart(7)} | ${nfeRatio.padStart(11)} | ${mb(row.peakBytes).padStart(7)}`,
         );
       }
   console.log(`\ntotal ${((performance.now() - started) / 1e3).toFixed(0)} s`);
   console.log('\nTargets (B = 1024):');
-  for (const mode of ['adjoint', 'seminorm'] as const) {
-    const at = (T: number) => rows.find((r) => r.mode === mode && r.B === 1024 && r.T === T) as Row;
+  for (const mode of modes.filter((m) => m !== 'backprop')) {
+    const at = (T: number) => rows.find((r) => r.mode === mode && r.B === sizes[sizes.length - 1] && r.T === T) as Row;
     console.log(
       `  ${mode}: peak memory T=100 / T=1 = ${(at(100).peakBytes / at(1).peakBytes).toFixed(2)}x (target ≤ 1.2); ` +
         `backward/forward NFE at T=100 = ${(at(100).bwdNfe / at(100).fwdNfe).toFixed(2)}x (target ≤ 2.7 with seminorm; torchdiffeq 2.74 / 2.54); ` +

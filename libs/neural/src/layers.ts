@@ -134,3 +134,75 @@ export class Mlp {
     return h;
   }
 }
+
+/**
+ * Derivative of an activation, from its input `pre` and output `out` (the tanh form 2σ(2x) − 1 has
+ * derivative 1 − out², σ has out·(1 − out)): the factor of the backward pass of {@link denseChainVjp}.
+ */
+export function activationGrad(activation: Activation, pre: tf.Tensor, out: tf.Tensor): tf.Tensor | null {
+  switch (activation) {
+    case 'tanh':
+      return tf.sub(1, tf.square(out));
+    case 'sigmoid':
+      return tf.mul(out, tf.sub(1, out));
+    case 'relu':
+      return tf.step(pre);
+    case 'softplus':
+      return tf.sigmoid(pre);
+    case 'elu':
+      return tf.where(tf.greater(pre, 0), tf.onesLike(pre), tf.add(out, 1));
+    case 'linear':
+      return null;
+  }
+}
+
+/** One layer of a {@link denseChainVjp}: weights [in, out], bias [out], the activation after it. */
+export interface ChainLayer {
+  w: tf.Tensor;
+  b: tf.Tensor;
+  activation: Activation;
+  /** wᵀ [out, in], if already computed (else transposed here). */
+  wT?: tf.Tensor;
+}
+
+/**
+ * Forward pass and hand-written vector–Jacobian product of a chain of affine layers with activations,
+ * x_{k+1} = σ_k(x_k W_k + b_k (+ extra_k)), for x [B, in]:
+ * returns the output, vᵀ∂out/∂x, and vᵀ∂out/∂(W_k, b_k) summed over the batch. Only plain matMuls:
+ * dx_k = g_k · W_kᵀ with W_kᵀ transposed explicitly (or given pre-transposed in `wT`), dW_k = x_kᵀ · g_k
+ * with x_k transposed explicitly — the transposed-operand matMul kernels are 13-15x slower on WASM
+ * (docs/MEASUREMENTS); no gradient tape.
+ *
+ * @param extra optional additive term of the first pre-activation (a time input), [B or 1, out_0]
+ * @returns `out`, `dx`, `dW`, `db` per layer, and `dPre0` (the cotangent of the first pre-activation,
+ *   for the gradient of `extra`)
+ */
+export function denseChainVjp(
+  layers: readonly ChainLayer[],
+  x: tf.Tensor,
+  v: tf.Tensor,
+  extra?: tf.Tensor,
+): { out: tf.Tensor; dx: tf.Tensor; dW: tf.Tensor[]; db: tf.Tensor[]; dPre0: tf.Tensor } {
+  const xs: tf.Tensor[] = [x];
+  const pres: tf.Tensor[] = [];
+  layers.forEach((l, k) => {
+    let p: tf.Tensor = tf.fused.matMul({ a: xs[k] as tf.Tensor2D, b: l.w as tf.Tensor2D, bias: l.b });
+    if (k === 0 && extra) p = tf.add(p, extra);
+    pres.push(p);
+    xs.push(activate(p, l.activation));
+  });
+  const dW: tf.Tensor[] = new Array(layers.length);
+  const db: tf.Tensor[] = new Array(layers.length);
+  let g = v;
+  let dPre0 = v;
+  for (let k = layers.length - 1; k >= 0; k--) {
+    const l = layers[k];
+    const dAct = activationGrad(l.activation, pres[k], xs[k + 1]);
+    const gp = dAct ? tf.mul(g, dAct) : g;
+    dW[k] = tf.matMul(tf.transpose(xs[k]) as tf.Tensor2D, gp as tf.Tensor2D);
+    db[k] = tf.sum(gp, 0);
+    g = tf.matMul(gp as tf.Tensor2D, (l.wT ?? tf.transpose(l.w)) as tf.Tensor2D);
+    if (k === 0) dPre0 = gp;
+  }
+  return { out: xs[xs.length - 1], dx: g, dW, db, dPre0 };
+}
