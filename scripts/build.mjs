@@ -19,7 +19,8 @@ function newestMtime(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
-    else if (entry.name.endsWith('.ts') || path.startsWith(dashboard)) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (entry.name.endsWith('.ts') || path.startsWith(dashboard))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
