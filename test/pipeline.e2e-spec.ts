@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import {
@@ -14,7 +12,7 @@ import {
 } from '@continuum/contracts';
 import { MqttConnection } from '@continuum/messaging';
 import { initTensorBackend } from '@continuum/ode';
-import { MachinesRepository } from '@continuum/persistence';
+import { createTestDatabase, MachinesRepository, type TestDatabase } from '@continuum/persistence';
 import { startProcess, uniqueId, waitFor, type Infrastructure, type RunningProcess } from '@continuum/runtime';
 import { AlertingModule } from '../apps/alerting/src/alerting.module';
 import { DEFAULT_RULES } from '../apps/alerting/src/rules/default-rules';
@@ -67,8 +65,15 @@ interface Delivery {
   body: string;
 }
 
-describe('simulator -> broker -> ingestion -> twin -> alerting (embedded, one process)', () => {
-  let dataDir: string;
+/** Embedded (PGlite + aedes) always; PostgreSQL + MQTT_URL (Mosquitto in CI) when both are set. */
+const modes: ('embedded' | 'external')[] =
+  process.env.DATABASE_URL && process.env.MQTT_URL ? ['embedded', 'external'] : ['embedded'];
+
+describe.each(modes)('simulator -> broker -> ingestion -> twin -> alerting (%s, one process)', (mode) => {
+  let database: TestDatabase;
+  // Unique names: an external broker is shared with other tests (topics, shared subscriptions).
+  const plantId = `plant-${uniqueId()}`;
+  const clientPrefix = `pipeline-${uniqueId()}`;
   let proc: RunningProcess;
   let hook: Server;
   const deliveries: Delivery[] = [];
@@ -80,7 +85,7 @@ describe('simulator -> broker -> ingestion -> twin -> alerting (embedded, one pr
   beforeAll(async () => {
     // As the twin's own integration tests do: the WASM backend before the default models load.
     await initTensorBackend({ backend: 'wasm', log: () => undefined });
-    dataDir = mkdtempSync(join(tmpdir(), 'continuum-pipeline-'));
+    database = await createTestDatabase(mode);
     hook = createServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d));
@@ -95,9 +100,12 @@ describe('simulator -> broker -> ingestion -> twin -> alerting (embedded, one pr
       { role: 'platform', rootModule: PipelineModule.register, http: false, events: true, embedded: true },
       {
         LOG_LEVEL: 'warn',
-        DATABASE_DIR: dataDir,
-        MQTT_PORT: '0',
-        MQTT_CLIENT_ID: `pipeline-${uniqueId()}`,
+        ...(database.config.mode === 'embedded'
+          ? { DATABASE_DIR: database.config.dataDir, MQTT_PORT: '0' }
+          : { DATABASE_URL: database.config.url, MQTT_URL: process.env.MQTT_URL! }),
+        MQTT_CLIENT_ID: clientPrefix,
+        INGESTION_INSTANCE: 'one',
+        INGESTION_SHARE_GROUP: clientPrefix,
         SIMULATOR_ENABLED: 'false',
         TWIN_MODELS_DIR: join(root, 'models/default'),
         TWIN_PREDICTIONS_INTERVAL_MS: '0',
@@ -114,14 +122,23 @@ describe('simulator -> broker -> ingestion -> twin -> alerting (embedded, one pr
       if (topic.endsWith('/twin')) twins.push({ topic, message: twinMessageSchema.parse(body) });
       else alerts.push(alertMessageSchema.parse(body));
     });
-    await sub.subscribe(['plants/+/machines/+/twin', 'plants/+/alerts'], 1);
+    await sub.subscribe([`plants/${plantId}/machines/+/twin`, alertsTopic(plantId)], 1);
   }, 120_000);
 
   afterAll(async () => {
     await sub?.close();
     await proc?.close();
     await new Promise((r) => hook?.close(r));
-    rmSync(dataDir, { recursive: true, force: true });
+    if (mode === 'external') {
+      // Remove ingestion's persistent session from the shared broker.
+      const c = await MqttConnection.open({
+        url: process.env.MQTT_URL!,
+        clientId: `${clientPrefix}-ingestion-one`,
+        clean: true,
+      }).catch(() => null);
+      await c?.close();
+    }
+    await database?.drop();
   });
 
   it('tracks every machine, sees the injected fault, and alerts for the faulty machine only', async () => {
@@ -137,6 +154,7 @@ describe('simulator -> broker -> ingestion -> twin -> alerting (embedded, one pr
     }
 
     const plant = new Plant({
+      plantId,
       machines: 3,
       protocol: 'json',
       seed: 7,
@@ -163,7 +181,6 @@ describe('simulator -> broker -> ingestion -> twin -> alerting (embedded, one pr
     const repo = new MachinesRepository(proc.infra.database.dataSource);
     for (const m of machines)
       await repo.upsert({ id: m.machineId, plantId: m.plantId, assetType: m.assetType, sensors: m.sensors });
-    const plantId = machines[0].plantId;
     const faultMs = plant.options.startMs + FAULT_AT * 1000;
     // When each alert message arrived: how far the faulty machine's twin had got by then.
     sub.client.on('message', (topic) => {
