@@ -21,16 +21,23 @@ export interface ModelSource {
  * default stays in use.
  */
 export class ModelRegistry {
-  private readonly defaults: Map<string, TwinModel>;
+  private loadedDefaults: Map<string, TwinModel> | null = null;
   private readonly active = new Map<string, TwinModel>();
   private readonly failed = new Set<string>();
 
   constructor(
-    defaultsDir: string,
+    private readonly defaultsDir: string,
     private readonly source: ModelSource | null,
     private readonly log: (level: 'log' | 'warn', message: string) => void = () => undefined,
-  ) {
-    this.defaults = loadDefaultModels(path.resolve(defaultsDir), (m) => log('warn', m));
+  ) {}
+
+  /**
+   * The shipped defaults, loaded on first use: by then the service has chosen the TensorFlow.js
+   * backend, so the weights live on it (loading them earlier put them on the slow CPU backend).
+   */
+  private get defaults(): Map<string, TwinModel> {
+    this.loadedDefaults ??= loadDefaultModels(path.resolve(this.defaultsDir), (m) => this.log('warn', m));
+    return this.loadedDefaults;
   }
 
   /** Asset types with a shipped default. */
@@ -81,8 +88,8 @@ export class ModelRegistry {
   }
 
   dispose(): void {
-    for (const m of [...this.active.values(), ...this.defaults.values()]) disposeTwinModel(m);
+    for (const m of [...this.active.values(), ...(this.loadedDefaults?.values() ?? [])]) disposeTwinModel(m);
     this.active.clear();
-    this.defaults.clear();
+    this.loadedDefaults?.clear();
   }
 }
