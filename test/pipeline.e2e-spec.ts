@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Module, type DynamicModule } from '@nestjs/common';
 import {
+  InternalEvent,
   alertMessageSchema,
   alertsTopic,
   twinMessageSchema,
@@ -25,6 +26,7 @@ import {
 import { IngestionModule } from '../apps/ingestion/src/ingestion.module';
 import { Plant, SimulationRunner } from '../apps/simulator/src';
 import { DEFAULT_NETWORK } from '../apps/simulator/src/plant/network';
+import { TwinService } from '../apps/twin/src/service/twin.service';
 import { TwinModule } from '../apps/twin/src/twin.module';
 
 /**
@@ -302,5 +304,13 @@ describe.each(modes)('simulator -> broker -> ingestion -> twin -> alerting (%s, 
       const body = JSON.parse(d.body);
       expect(body).toMatchObject({ event: 'alert.changed', alert: { machineId: FAULT_MACHINE, plantId } });
     }
+
+    // A reset announced on the bus (as the api's POST /twin/reset does) drops the machine's twin.
+    const twin = proc.app.get(TwinService);
+    expect(Number.isNaN(twin.processor.timeOf(FAULT_MACHINE))).toBe(false);
+    await sub.publish(InternalEvent.TwinReset, JSON.stringify({ machineId: FAULT_MACHINE, at: Date.now() }));
+    await waitFor(() => (Number.isNaN(twin.processor.timeOf(FAULT_MACHINE)) ? true : undefined), 10_000, 'the reset');
+    for (const m of machines.filter((x) => x.machineId !== FAULT_MACHINE))
+      expect(Number.isNaN(twin.processor.timeOf(m.machineId))).toBe(false);
   }, 150_000);
 });

@@ -85,3 +85,7 @@ export const trainingProgressEventSchema = z.object({
   error: z.string().nullable(),
 });
 export type TrainingProgressEvent = z.infer<typeof trainingProgressEventSchema>;
+
+/** api -> twin: forget a machine's twin (the api has deleted its checkpoint). */
+export const twinResetEventSchema = z.object({ machineId: z.string().min(1), at: z.number() });
+export type TwinResetEvent = z.infer<typeof twinResetEventSchema>;

@@ -73,5 +73,7 @@ export const InternalEvent = {
   AlertChanged: 'continuum/events/alert-changed',
   /** training -> api: a training job progressed or finished. Payload: {@link TrainingProgressEvent}. */
   TrainingProgress: 'continuum/events/training-progress',
+  /** api -> twin: an admin reset a machine's twin; drop its in-memory state. Payload: {@link TwinResetEvent}. */
+  TwinReset: 'continuum/events/twin-reset',
 } as const;
 export type InternalEventName = (typeof InternalEvent)[keyof typeof InternalEvent];

@@ -1,3 +1,4 @@
+import { InternalEvent } from '@continuum/contracts';
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { MqttConnection } from '@continuum/messaging';
 import {
@@ -18,7 +19,7 @@ const Z90 = 1.2815515655446004;
  * Announced (QoS 1, internal prefix) when an admin resets a twin: the twin app drops the machine's
  * in-memory state on it. The api deletes the checkpoint itself.
  */
-export const TWIN_RESET_TOPIC = 'continuum/events/twin-reset';
+export const TWIN_RESET_TOPIC = InternalEvent.TwinReset;
 
 /**
  * Twin state, summaries and forecasts for the api, from what the twin persists (twin_states,
