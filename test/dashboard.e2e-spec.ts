@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { InternalEvent } from '@continuum/contracts';
 import { EventBus } from '@continuum/messaging';
-import { AlertsRepository } from '@continuum/persistence';
-import { startProcess, type RunningProcess } from '@continuum/runtime';
-import { toAlertMessage } from '../apps/api/src/alerts/alert-message';
+import { AlertsRepository, toAlertMessage } from '@continuum/persistence';
+import { startProcess, waitFor, type RunningProcess } from '@continuum/runtime';
 import { ApiModule } from '../apps/api/src/api.module';
-import { waitFor } from '../apps/api/src/testing/wait-for';
 import { PlatformModule } from '../apps/platform/src/platform.module';
 
 /**

@@ -1,10 +1,10 @@
 import { InternalEvent, type AlertMessage, type TwinMessage } from '@continuum/contracts';
 import { EventBus } from '@continuum/messaging';
 import { ReadingsRepository } from '@continuum/persistence';
+import { waitFor } from '@continuum/runtime';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientEventMap, RoomReply } from '../apps/api/src/live/live.events';
 import { startApiHarness, TEST_ADMIN_TOKEN as ADMIN, type ApiHarness } from '../apps/api/src/testing/api-harness';
-import { waitFor } from '../apps/api/src/testing/wait-for';
 
 /** socket.io `/live`: authentication, plant rooms, typed events fed from the internal bus, coalescing. */
 describe('socket.io /live', () => {

@@ -5,3 +5,4 @@ export { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies
 export * from './entities';
 export * from './repositories';
 export { createTestDatabase, testDatabaseModes, type TestDatabase } from './testing/test-database';
+export { toAlertMessage } from './alert-message';

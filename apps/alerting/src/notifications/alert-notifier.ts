@@ -1,24 +1,8 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { InternalEvent, alertsTopic, type AlertMessage } from '@continuum/contracts';
 import { EventBus, MqttConnection } from '@continuum/messaging';
-import type { AlertEntity } from '@continuum/persistence';
+import { toAlertMessage, type AlertEntity } from '@continuum/persistence';
 import { WebhookDispatcher } from './webhook.dispatcher';
-
-/** The contract message of an alert (`plants/{plantId}/alerts`, `AlertChanged`). */
-export function toAlertMessage(a: AlertEntity): AlertMessage {
-  return {
-    id: a.id,
-    plantId: a.plantId,
-    machineId: a.machineId,
-    ruleId: a.ruleId,
-    kind: a.kind,
-    severity: a.severity,
-    status: a.status,
-    message: a.message,
-    raisedAt: new Date(a.raisedAt).getTime(),
-    updatedAt: new Date(a.updatedAt).getTime(),
-  };
-}
 
 /** What webhooks receive: the alert message plus its count, peak, details (RUL distribution) and history. */
 export interface AlertWebhookEvent {

@@ -6,7 +6,7 @@ import {
   TwinStatesRepository,
   testDatabaseModes,
 } from '@continuum/persistence';
-import { waitFor } from '../testing/wait-for';
+import { waitFor } from '@continuum/runtime';
 import { startApiHarness, TEST_ADMIN_TOKEN as ADMIN, type ApiHarness } from '../testing/api-harness';
 
 const NO_SUCH = '00000000-0000-4000-8000-000000000000';

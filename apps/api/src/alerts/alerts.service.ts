@@ -1,10 +1,15 @@
 import { ConflictException, ForbiddenException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InternalEvent } from '@continuum/contracts';
 import { EventBus } from '@continuum/messaging';
-import { AlertsRepository, UNRESOLVED, type AlertEntity, type AlertStatus } from '@continuum/persistence';
+import {
+  AlertsRepository,
+  UNRESOLVED,
+  toAlertMessage,
+  type AlertEntity,
+  type AlertStatus,
+} from '@continuum/persistence';
 import { canSeePlant, type Principal } from '../auth/principal';
 import type { Page } from '../common/pagination.dto';
-import { toAlertMessage } from './alert-message';
 import type { ListAlertsQuery } from './dto/alert.dto';
 
 /**

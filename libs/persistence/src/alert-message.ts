@@ -1,7 +1,7 @@
 import type { AlertMessage } from '@continuum/contracts';
-import type { AlertEntity } from '@continuum/persistence';
+import type { AlertEntity } from './entities';
 
-/** The contract message of an alert (`AlertChanged`), as apps/alerting builds it. */
+/** The contract message of a stored alert (`plants/{plantId}/alerts`, `AlertChanged`). */
 export function toAlertMessage(a: AlertEntity): AlertMessage {
   return {
     id: a.id,
