@@ -1,20 +1,12 @@
 import { initTensorBackend } from '@continuum/ode';
 import { createTestDatabase, Database, TrainingJobsRepository, type TestDatabase } from '@continuum/persistence';
-import { T0, seedSimulatedFleet, until } from './testing/fixtures';
+import { T0, TINY_HYPERPARAMETERS, seedSimulatedFleet, until } from './testing/fixtures';
 import { trainingHarness } from './testing/harness';
 
 jest.setTimeout(85_000);
 
-const HP = {
-  epochs: 4,
-  hidden: 4,
-  odeHidden: [8],
-  batchSize: 4,
-  batchesPerEpoch: 3,
-  window: 8,
-  rtol: 1e-2,
-  atol: 1e-3,
-};
+// Longer than the tiny default so that a job can be stopped mid-way.
+const HP = { ...TINY_HYPERPARAMETERS, epochs: 4, batchesPerEpoch: 3 };
 
 describe('training service restarts', () => {
   let tdb: TestDatabase;

@@ -2,21 +2,12 @@ import { initTensorBackend } from '@continuum/ode';
 import { createTestDatabase, Database, type TestDatabase } from '@continuum/persistence';
 import { ModelRegistry } from '../../twin/src/models/model-registry';
 import { TwinRepository } from '../../twin/src/storage/twin.repository';
-import { T0, seedSimulatedFleet, until } from './testing/fixtures';
+import { T0, TINY_HYPERPARAMETERS, seedSimulatedFleet, until } from './testing/fixtures';
 import { trainingHarness } from './testing/harness';
 
 jest.setTimeout(85_000);
 
-const TINY = {
-  epochs: 3,
-  hidden: 4,
-  odeHidden: [8],
-  batchSize: 4,
-  batchesPerEpoch: 2,
-  window: 8,
-  rtol: 1e-2,
-  atol: 1e-3,
-};
+const TINY = TINY_HYPERPARAMETERS;
 
 describe('apps/training on the embedded database', () => {
   let tdb: TestDatabase;

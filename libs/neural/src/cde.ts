@@ -57,8 +57,9 @@ export class NeuralCde extends NeuralModel<NeuralCdeConfig> {
 
   /** The control path of observations [n, B, C] on shared knots, by the configured interpolation. */
   path(knots: number[], values: ArrayLike<number>, B: number): CubicPath {
-    const fit = (this.config.interpolation ?? 'natural') === 'natural' ? naturalCubicSpline : hermiteBackwardCubic;
-    return fit(knots, values, B, this.config.inputChannels);
+    const interpolate =
+      (this.config.interpolation ?? 'natural') === 'natural' ? naturalCubicSpline : hermiteBackwardCubic;
+    return interpolate(knots, values, B, this.config.inputChannels);
   }
 
   /**

@@ -11,7 +11,7 @@ beforeAll(async () => {
   await initTensorBackend({ backend: 'cpu', log: () => undefined });
 });
 
-function fit(seed: number, checkpointDir?: string) {
+function trainWithSeed(seed: number, checkpointDir?: string) {
   const model = new AugmentedNeuralOde({
     inputDim: 1,
     augmentDim: 1,
@@ -65,8 +65,8 @@ function fit(seed: number, checkpointDir?: string) {
 describe('training loop', () => {
   it('reduces the loss, reports progress, is deterministic, checkpoints the best model', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'neural-train-'));
-    const a = fit(3, dir);
-    const b = fit(3);
+    const a = trainWithSeed(3, dir);
+    const b = trainWithSeed(3);
     expect(a.progress.length).toBeGreaterThan(3);
     const first = a.progress[0];
     expect(first.nfeForward).toBeGreaterThan(0);

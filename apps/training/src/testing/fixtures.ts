@@ -53,3 +53,15 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Hyperparameters of a tiny model that trains in seconds (tests only). */
+export const TINY_HYPERPARAMETERS = {
+  epochs: 3,
+  hidden: 4,
+  odeHidden: [8],
+  batchSize: 4,
+  batchesPerEpoch: 2,
+  window: 8,
+  rtol: 1e-2,
+  atol: 1e-3,
+};
