@@ -19,10 +19,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initTensorBackend } from '@continuum/ode';
-import { OdeRnnModel } from '@continuum/neural';
-import { DEFAULT_SOLVER, type TwinSolverSettings } from '../apps/twin/src/engine/model-bank';
+import { DEFAULT_SOLVER, OdeRnnModel, type TwinModel, type TwinSolverSettings } from '@continuum/neural';
 import { TwinProcessor, type MachineInfo, type TwinReading } from '../apps/twin/src/engine/twin-processor';
-import type { TwinModel } from '../apps/twin/src/engine/twin-model';
 
 const SIZES = (process.env.BENCH_TWIN_SIZES ?? '1000,10000,50000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_TWIN_SECONDS ?? 20);

@@ -37,3 +37,29 @@ export {
   type Normalisation,
   type TrainingDataInfo,
 } from './serialize';
+export {
+  ModelBank,
+  DEFAULT_SOLVER,
+  type TwinSolverSettings,
+  type BankStepInput,
+  type BankStepOutput,
+  type SlotState,
+  type BankForecast,
+} from './twin/model-bank';
+export {
+  summariseForecast,
+  forecastSummary,
+  quantile,
+  type Thresholds,
+  type MachineForecast,
+} from './twin/forecast-math';
+export {
+  loadTwinModelFromRow,
+  loadTwinModelFromDirectory,
+  loadDefaultModels,
+  disposeTwinModel,
+  DEFAULT_TIME_SCALE_MS,
+  FILTERABLE_KINDS,
+  type TwinModel,
+  type ModelRow,
+} from './twin/twin-model';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initTensorBackend } from '@continuum/ode';
 import { gaussian, randomTwinModel } from '../testing/fixtures';
-import { DEFAULT_SOLVER, ModelBank } from './model-bank';
+import { DEFAULT_SOLVER, ModelBank } from '@continuum/neural';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'wasm', log: () => undefined });

@@ -1,7 +1,15 @@
 import type { TwinMessage } from '@continuum/contracts';
-import { forecastSummary, summariseForecast, type MachineForecast, type Thresholds } from './forecast-math';
-import { ModelBank, type BankStepOutput, type SlotState, type TwinSolverSettings } from './model-bank';
-import type { TwinModel } from './twin-model';
+import {
+  forecastSummary,
+  ModelBank,
+  summariseForecast,
+  type BankStepOutput,
+  type MachineForecast,
+  type SlotState,
+  type Thresholds,
+  type TwinModel,
+  type TwinSolverSettings,
+} from '@continuum/neural';
 
 /** What the twin knows about a machine (from the `machines` table). */
 export interface MachineInfo {

@@ -5,7 +5,7 @@ import {
   loadTwinModelFromRow,
   type ModelRow,
   type TwinModel,
-} from '../engine/twin-model';
+} from '@continuum/neural';
 
 /** Where the registry reads active models. */
 export interface ModelSource {

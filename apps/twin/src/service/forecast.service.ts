@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { MachineForecast } from '../engine/forecast-math';
+import type { MachineForecast } from '@continuum/neural';
 import { TwinService } from './twin.service';
 
 /** Options of a forecast request (defaults: TWIN_FORECAST_HORIZON_MS, _POINTS, _SAMPLES). */

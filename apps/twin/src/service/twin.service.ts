@@ -4,7 +4,7 @@ import type { ReadingsStoredEvent } from '@continuum/contracts';
 import { initTensorBackend } from '@continuum/ode';
 import type { TwinPredictionRow } from '@continuum/persistence';
 import * as tf from '@tensorflow/tfjs';
-import type { MachineForecast } from '../engine/forecast-math';
+import type { MachineForecast } from '@continuum/neural';
 import { TwinProcessor, type MachineInfo, type TwinReading, type TwinUpdate } from '../engine/twin-processor';
 import { TwinMetrics } from '../metrics/twin.metrics';
 import { ModelRegistry } from '../models/model-registry';

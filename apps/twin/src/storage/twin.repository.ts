@@ -8,7 +8,7 @@ import {
   type TwinStateEntity,
 } from '@continuum/persistence';
 import type { MachineInfo, TwinReading } from '../engine/twin-processor';
-import type { ModelRow } from '../engine/twin-model';
+import type { ModelRow } from '@continuum/neural';
 
 /** A machine's time span with new readings (from a ReadingsStored announcement). */
 export interface ReadingSpan {

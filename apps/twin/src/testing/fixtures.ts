@@ -1,6 +1,5 @@
-import { OdeRnnModel } from '@continuum/neural';
+import { OdeRnnModel, type TwinModel } from '@continuum/neural';
 import type { MachineInfo } from '../engine/twin-processor';
-import type { TwinModel } from '../engine/twin-model';
 
 /** A small random (untrained) twin model over `sensors`, time in seconds. */
 export function randomTwinModel(

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { loadConfig, type TwinConfig } from '@continuum/config';
 import type { Database } from '@continuum/persistence';
-import type { TwinModel } from '../engine/twin-model';
+import type { TwinModel } from '@continuum/neural';
 import type { TwinUpdate } from '../engine/twin-processor';
 import { TwinMetrics } from '../metrics/twin.metrics';
 import { TwinPublisher } from '../service/twin-publisher';

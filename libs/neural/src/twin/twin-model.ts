@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadModel, OdeRnnModel, type ModelManifest, type OdeRnnModelConfig } from '@continuum/neural';
+import { OdeRnnModel, type OdeRnnModelConfig } from '../ode-rnn-model';
+import { loadModel, type ModelManifest } from '../serialize';
 
 /**
- * A model the twin can run: an ODE-RNN in its online-filter form (`@continuum/neural` OdeRnnModel:
+ * A model the twin can run: an ODE-RNN in its online-filter form (OdeRnnModel:
  * latent ODE between readings, masked GRU at readings, Gaussian read-out), with the sensor order and
  * normalisation it was trained on and its unit of time.
  */
