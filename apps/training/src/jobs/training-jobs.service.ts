@@ -1,13 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import type { TrainingJobEntity, TrainingJobsRepository, TrainingJobStatus } from '@continuum/persistence';
+import {
+  admitJob,
+  parseJobRequest,
+  trainingJobRecord,
+  TrainingRequestError,
+  type TrainingJobRequest,
+} from '@continuum/contracts';
 import { TrainingDataRepository } from '../data/training-data.repository';
-import { parseJobRequest, type TrainingJobRequest } from './job-spec';
-import { TrainingRequestError } from './training-errors';
 
 /**
- * Accepts, lists and cancels training jobs. A request is validated (spec: 400/422), then checked
- * against the database: the asset type must have machines (404), the listed machines must be of it
- * (404) and the range must hold readings (422), before the job is queued.
+ * Accepts, lists and cancels training jobs. A request is validated (`parseJobRequest`: 400/422),
+ * then checked against the database (`admitJob`: the asset type must have machines (404), the
+ * listed machines must be of it (404) and the range must hold readings (422)) before it is queued.
  */
 @Injectable()
 export class TrainingJobsService {
@@ -18,38 +23,8 @@ export class TrainingJobsService {
 
   async create(request: TrainingJobRequest, now = new Date()): Promise<TrainingJobEntity> {
     const spec = parseJobRequest(request, now);
-    if (!(await this.data.assetTypeExists(spec.assetType)))
-      throw new TrainingRequestError('not-found', `unknown asset type '${spec.assetType}': no machine has it`);
-    const machines = await this.data.machines(spec.assetType, spec.machineIds);
-    if (spec.machineIds) {
-      const known = new Set(machines.map((m) => m.id));
-      const missing = spec.machineIds.filter((id) => !known.has(id));
-      if (missing.length)
-        throw new TrainingRequestError(
-          'not-found',
-          `machines not found for asset type ${spec.assetType}: ${missing.join(', ')}`,
-        );
-    }
-    const minReadings = 2 * spec.hyperparameters.window;
-    const n = await this.data.countReadings(
-      { machineIds: machines.map((m) => m.id), from: spec.from, to: spec.to },
-      minReadings,
-    );
-    if (n < minReadings)
-      throw new TrainingRequestError(
-        'unprocessable',
-        `no data: ${n} readings of ${spec.assetType} between ${spec.from.toISOString()} and ${spec.to.toISOString()} (at least ${minReadings} needed for windows of ${spec.hyperparameters.window})`,
-      );
-    return this.jobs.create({
-      assetType: spec.assetType,
-      machineIds: spec.machineIds,
-      rangeFrom: spec.from,
-      rangeTo: spec.to,
-      modelKind: spec.modelKind,
-      hyperparameters: spec.hyperparameters as unknown as Record<string, unknown>,
-      solver: spec.solver,
-      gradient: spec.gradient,
-    });
+    await admitJob(spec, this.data);
+    return this.jobs.create(trainingJobRecord(spec));
   }
 
   list(filter: { status?: TrainingJobStatus; assetType?: string } = {}): Promise<TrainingJobEntity[]> {

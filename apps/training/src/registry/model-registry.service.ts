@@ -1,9 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { activationConflict, COMPARISON_METRIC, comparisonMetric, TrainingRequestError } from '@continuum/contracts';
 import type { ModelEntity, ModelsRepository } from '@continuum/persistence';
-import { TrainingRequestError } from '../jobs/training-errors';
-
-/** The metric versions are compared on: validation NLL per observed value (lower is better). */
-export const COMPARISON_METRIC = 'valLoss';
 
 /** A version as listed (no weights). */
 export type ModelSummary = Omit<ModelEntity, 'weights'>;
@@ -24,11 +21,6 @@ const strip = (m: ModelEntity): ModelSummary => {
   void _w;
   return rest;
 };
-
-function metricOf(m: ModelEntity | ModelSummary): number | null {
-  const v = m.metrics?.[COMPARISON_METRIC];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
 
 /**
  * The model registry's decisions: list and compare versions, activate one for its asset type
@@ -56,8 +48,8 @@ export class ModelRegistryService {
 
   async compare(idA: string, idB: string): Promise<Comparison> {
     const [a, b] = [await this.require(idA), await this.require(idB)];
-    const ma = metricOf(a);
-    const mb = metricOf(b);
+    const ma = comparisonMetric(a);
+    const mb = comparisonMetric(b);
     const delta = ma !== null && mb !== null ? mb - ma : null;
     const keys = new Set([...Object.keys(a.metrics ?? {}), ...Object.keys(b.metrics ?? {})]);
     return {
@@ -78,16 +70,8 @@ export class ModelRegistryService {
    */
   async activate(id: string, force = false): Promise<{ model: ModelSummary; previous: ModelSummary | null }> {
     const model = await this.require(id);
-    const current = await this.models.active(model.assetType);
-    if (current && current.id !== model.id && !force) {
-      const mNew = metricOf(model);
-      const mOld = metricOf(current);
-      if (mOld !== null && (mNew === null || mNew > mOld))
-        throw new TrainingRequestError(
-          'conflict',
-          `model ${model.assetType} v${model.version} has ${COMPARISON_METRIC} ${mNew ?? 'unknown'}, worse than the active v${current.version} (${mOld}); pass force to activate it anyway`,
-        );
-    }
+    const conflict = activationConflict(model, await this.models.active(model.assetType), force);
+    if (conflict) throw new TrainingRequestError('conflict', conflict);
     const r = await this.models.activate(id);
     if (!r) throw new TrainingRequestError('not-found', `model ${id} not found`);
     return { model: strip(r.model), previous: r.previous ? strip(r.previous) : null };
