@@ -13,6 +13,17 @@ export interface AppConfig {
   twin: TwinConfig;
   alerting: AlertingConfig;
   training: TrainingConfig;
+  tls: TlsConfig;
+}
+
+/** TLS for HTTP and MQTT (the *_TLS_* variables): file paths only; the files are read at start. */
+export interface TlsConfig {
+  /** HTTPS for the HTTP server. */
+  http: { certFile: string; keyFile: string } | null;
+  /** The embedded broker's TLS listener. */
+  mqttBroker: { certFile: string; keyFile: string; port: number } | null;
+  /** CA bundle the platform's MQTT clients trust. */
+  mqttCaFile: string | null;
 }
 
 /** apps/training: the job queue worker (the TRAINING_* variables). */
@@ -108,7 +119,14 @@ export interface DatabaseCommon {
 }
 
 export type MqttConfig =
-  | ({ mode: 'embedded'; port: number; deviceAuth: boolean } & MqttCommon)
+  | ({
+      mode: 'embedded';
+      port: number;
+      deviceAuth: boolean;
+      /** Per-device publish rate (token bucket) when devices authenticate; 0 messages/s: no limit. */
+      deviceLimits: { maxMsgsPerSecond: number; burst: number };
+      maxPacketBytes: number;
+    } & MqttCommon)
   | ({ mode: 'external'; url: string } & MqttCommon);
 
 export interface MqttCommon {
@@ -140,6 +158,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(
       'Invalid environment variables: ALERTING_WEBHOOK_SECRET: required when ALERTING_WEBHOOK_URLS is set (webhooks are signed)',
     );
+  const pair = (cert: keyof Env, key: keyof Env) => {
+    if (!!e[cert] !== !!e[key])
+      throw new ConfigError(`Invalid environment variables: ${cert} and ${key} must be set together`);
+  };
+  pair('HTTP_TLS_CERT_FILE', 'HTTP_TLS_KEY_FILE');
+  pair('MQTT_TLS_CERT_FILE', 'MQTT_TLS_KEY_FILE');
+  if (e.MQTT_TLS_CERT_FILE && e.MQTT_URL)
+    throw new ConfigError(
+      'Invalid environment variables: MQTT_TLS_CERT_FILE: configures the embedded broker, but MQTT_URL is set (configure TLS on that broker)',
+    );
   const dbCommon: DatabaseCommon = {
     migrationsRun: e.DATABASE_MIGRATIONS_RUN,
     logQueries: e.DATABASE_LOG_QUERIES,
@@ -160,7 +188,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       : { mode: 'embedded', dataDir: e.DATABASE_DIR, ...dbCommon },
     mqtt: e.MQTT_URL
       ? { mode: 'external', url: e.MQTT_URL, ...mqttCommon }
-      : { mode: 'embedded', port: e.MQTT_PORT, deviceAuth: e.MQTT_DEVICE_AUTH, ...mqttCommon },
+      : {
+          mode: 'embedded',
+          port: e.MQTT_PORT,
+          deviceAuth: e.MQTT_DEVICE_AUTH,
+          deviceLimits: { maxMsgsPerSecond: e.MQTT_DEVICE_MAX_MSGS_PER_S, burst: e.MQTT_DEVICE_BURST },
+          maxPacketBytes: e.MQTT_MAX_PACKET_BYTES,
+          ...mqttCommon,
+        },
+    tls: {
+      http: e.HTTP_TLS_CERT_FILE ? { certFile: e.HTTP_TLS_CERT_FILE, keyFile: e.HTTP_TLS_KEY_FILE! } : null,
+      mqttBroker: e.MQTT_TLS_CERT_FILE
+        ? { certFile: e.MQTT_TLS_CERT_FILE, keyFile: e.MQTT_TLS_KEY_FILE!, port: e.MQTT_TLS_PORT }
+        : null,
+      mqttCaFile: e.MQTT_TLS_CA_FILE ?? null,
+    },
     ingestion: {
       instance:
         e.INGESTION_INSTANCE ??

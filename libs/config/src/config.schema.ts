@@ -46,6 +46,9 @@ export const envSchema = z.object({
   PORT: port(3000),
   /** Interface the HTTP server binds to. */
   HOST: z.string().min(1).default('0.0.0.0'),
+  /** HTTPS: PEM certificate chain and private key of the HTTP server (both or neither); read at start, never logged. */
+  HTTP_TLS_CERT_FILE: z.string().min(1).optional(),
+  HTTP_TLS_KEY_FILE: z.string().min(1).optional(),
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -78,6 +81,23 @@ export const envSchema = z.object({
    * the platform's own clients use an internal credential generated at start. Default false.
    */
   MQTT_DEVICE_AUTH: bool(false),
+  /**
+   * Embedded broker: PEM certificate chain and private key of a TLS listener on MQTT_TLS_PORT (both or
+   * neither). Read at start, never logged. With TLS on, the plain listener on MQTT_PORT binds to
+   * 127.0.0.1 only (the platform's own clients).
+   */
+  MQTT_TLS_CERT_FILE: z.string().min(1).optional(),
+  MQTT_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** Port of the embedded broker's TLS listener (0 picks a free one). */
+  MQTT_TLS_PORT: port(8883),
+  /** PEM CA bundle the platform's MQTT clients trust for `mqtts://`/`wss://` (besides the system CAs). */
+  MQTT_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Embedded broker, MQTT_DEVICE_AUTH=true: sustained publishes per second per device (0: no limit)... */
+  MQTT_DEVICE_MAX_MSGS_PER_S: z.coerce.number().min(0).default(50),
+  /** ...and the burst a device may send above it (token bucket size). */
+  MQTT_DEVICE_BURST: z.coerce.number().int().min(1).default(200),
+  /** Embedded broker: an MQTT packet larger than this (bytes) closes the connection. */
+  MQTT_MAX_PACKET_BYTES: z.coerce.number().int().min(1024).max(268_435_455).default(2_097_152),
 
   /**
    * Token of the first admin API key. Unset: on first start (no admin key yet) one is generated and

@@ -6,6 +6,7 @@ export type {
   IngestionConfig,
   MqttConfig,
   SimulatorConfig,
+  TlsConfig,
   TrainingConfig,
   TwinConfig,
 } from './app-config';

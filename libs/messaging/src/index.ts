@@ -1,4 +1,4 @@
-export { EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded-broker';
+export { EmbeddedBroker, type EmbeddedBrokerOptions, type BrokerRefusal } from './embedded-broker';
 export { MqttConnection, type MqttConnectionOptions } from './mqtt-connection';
 export { EventBus, EVENT_BUS_CLIENT, type InternalEventMap } from './event-bus';
 export { BrokerHealthIndicator } from './broker.health';

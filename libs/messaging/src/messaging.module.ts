@@ -14,6 +14,8 @@ export interface MessagingOptions {
   clientIdPrefix?: string;
   username?: string;
   password?: string;
+  /** PEM CA certificate(s) trusted for `mqtts://`/`wss://` (MQTT_TLS_CA_FILE), besides the system's. */
+  ca?: Buffer;
 }
 
 /** A fresh MQTT client id: prefix, role, purpose and a random suffix (client ids must be unique). */
@@ -30,6 +32,7 @@ export function eventTransportOptions(options: MessagingOptions, purpose: 'event
       clientId: clientId(options, purpose),
       username: options.username,
       password: options.password,
+      ...(options.ca && { ca: options.ca }),
       subscribeOptions: { qos: 1 },
       reconnectPeriod: 1000,
     },

@@ -12,6 +12,8 @@ export interface MqttConnectionOptions {
   clientId: string;
   username?: string;
   password?: string;
+  /** PEM CA certificate(s) trusted for `mqtts://`/`wss://`, besides the system's. */
+  ca?: Buffer | string;
   /** false keeps the session (and QoS 1 messages queued for it) across reconnects. */
   clean?: boolean;
   protocolVersion?: 4 | 5;
@@ -80,6 +82,7 @@ export class MqttConnection {
       connectTimeout: 10_000,
       queueQoSZero: false,
       customHandleAcks: options.customHandleAcks,
+      ...(options.ca && { ca: options.ca }),
     });
     const { handleMessage } = options;
     if (handleMessage) client.handleMessage = (packet, callback) => handleMessage(packet, callback, client);
@@ -90,8 +93,18 @@ export class MqttConnection {
         client.end(true);
         reject(new Error(`could not connect to the MQTT broker at ${redact(options.url)} within ${timeoutMs} ms`));
       }, timeoutMs);
+      // Errors that a retry cannot fix (an untrusted certificate, refused credentials) fail at once;
+      // an unreachable broker is retried until the timeout (it may still be starting).
+      const onError = (err: Error & { code?: string | number }) => {
+        if (typeof err.code === 'string' && TRANSIENT.has(err.code)) return;
+        clearTimeout(timer);
+        client.end(true);
+        reject(new Error(`could not connect to the MQTT broker at ${redact(options.url)}: ${err.message}`));
+      };
+      client.on('error', onError);
       client.once('connect', () => {
         clearTimeout(timer);
+        client.off('error', onError);
         resolve();
       });
     });
@@ -119,6 +132,17 @@ export class MqttConnection {
     await this.client.endAsync();
   }
 }
+
+/** Socket errors of a broker that is down or restarting: `open` keeps retrying through them. */
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 /** The URL without its password, for logs. */
 function redact(url: string): string {

@@ -5,7 +5,7 @@ import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@continuum/config';
 import { eventTransportOptions } from '@continuum/messaging';
-import { openInfrastructure, type Infrastructure } from './infrastructure';
+import { openInfrastructure, readSecretFile, type Infrastructure } from './infrastructure';
 
 export interface ProcessSpec {
   /** Name of the process in logs and MQTT client ids (platform, ingestion, ...). */
@@ -46,10 +46,19 @@ export async function startProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv = p
   }
   // Refuse a taken HTTP port before spending seconds opening the database and the broker.
   if (spec.http && config.http.port !== 0) await assertPortFree(config.http.port, config.http.host);
+  // HTTPS: the certificate and key are read here, once, and handed to Node's TLS server only.
+  const httpsOptions =
+    spec.http && config.tls.http
+      ? {
+          cert: readSecretFile('HTTP_TLS_CERT_FILE', config.tls.http.certFile),
+          key: readSecretFile('HTTP_TLS_KEY_FILE', config.tls.http.keyFile),
+          minVersion: 'TLSv1.2' as const,
+        }
+      : undefined;
   const infra = await openInfrastructure(config, spec.role);
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(spec.rootModule(infra), { bufferLogs: true, abortOnError: false });
+    app = await NestFactory.create(spec.rootModule(infra), { bufferLogs: true, abortOnError: false, httpsOptions });
     app.useLogger(app.get(Logger));
     app.flushLogs();
     spec.configure?.(app);
@@ -117,7 +126,7 @@ export function main(spec: ProcessSpec): void {
       const logger = proc.app.get(Logger);
       const { config, broker } = proc.infra;
       logger.log(
-        `${spec.role} started${proc.url ? ` on ${proc.url}` : ''} (database ${config.database.mode}, broker ${broker ? `embedded on :${broker.port}` : 'external'})`,
+        `${spec.role} started${proc.url ? ` on ${proc.url}` : ''} (database ${config.database.mode}, broker ${broker ? `embedded on :${broker.port}${broker.tlsPort !== null ? `, TLS on :${broker.tlsPort}` : ''}` : 'external'})`,
         'Bootstrap',
       );
       let stopping = false;

@@ -4,6 +4,7 @@ import { ConfigModule, type AppConfig } from '@continuum/config';
 import { EmbeddedBroker, MessagingModule, MqttConnection, clientId, type MessagingOptions } from '@continuum/messaging';
 import { Database, DeviceCredentialsRepository, PersistenceModule, type DeviceIdentity } from '@continuum/persistence';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /**
  * The shared infrastructure of one process: configuration and logging, the open database, the
@@ -37,13 +38,39 @@ export async function openInfrastructure(config: AppConfig, role: string): Promi
   try {
     // The broker starts first; devices can authenticate once the database is open.
     const opening: { db?: Database } = {};
-    const deviceAuth = config.mqtt.mode === 'embedded' && config.mqtt.deviceAuth ? internalCredential(config) : null;
+    const metrics = new Registry();
+    const mqttConfig = config.mqtt;
+    const deviceAuth = mqttConfig.mode === 'embedded' && mqttConfig.deviceAuth ? internalCredential(config) : null;
+    const brokerTls = config.tls.mqttBroker;
+    const { maxMsgsPerSecond, burst } =
+      mqttConfig.mode === 'embedded' ? mqttConfig.deviceLimits : { maxMsgsPerSecond: 0, burst: 1 };
     const broker =
-      config.mqtt.mode === 'embedded'
+      mqttConfig.mode === 'embedded'
         ? await EmbeddedBroker.start({
-            port: config.mqtt.port,
-            host: '0.0.0.0',
+            port: mqttConfig.port,
+            // With TLS, devices use the TLS listener; the plain one serves this process's own clients.
+            host: brokerTls ? '127.0.0.1' : '0.0.0.0',
+            ...(brokerTls && {
+              tls: {
+                cert: readSecretFile('MQTT_TLS_CERT_FILE', brokerTls.certFile),
+                key: readSecretFile('MQTT_TLS_KEY_FILE', brokerTls.keyFile),
+                port: brokerTls.port,
+                host: '0.0.0.0',
+              },
+            }),
+            maxPacketBytes: mqttConfig.maxPacketBytes,
+            metrics,
             ...(deviceAuth && brokerDeviceAuth(deviceAuth, () => opening.db)),
+            // Per-device limits need device identities: with MQTT_DEVICE_AUTH, the machine id.
+            ...(deviceAuth &&
+              maxMsgsPerSecond > 0 && {
+                publishLimit: {
+                  perSecond: maxMsgsPerSecond,
+                  burst,
+                  key: (_clientId: string, username: string | undefined) =>
+                    username === deviceAuth.username ? null : (username ?? null),
+                },
+              }),
           })
         : null;
     if (broker) opened.push(() => broker.close());
@@ -53,6 +80,7 @@ export async function openInfrastructure(config: AppConfig, role: string): Promi
       clientIdPrefix: config.mqtt.clientId,
       username: deviceAuth?.username ?? config.mqtt.username,
       password: deviceAuth?.password ?? config.mqtt.password,
+      ...(config.tls.mqttCaFile && { ca: readSecretFile('MQTT_TLS_CA_FILE', config.tls.mqttCaFile) }),
     };
     const db = await Database.open(config.database).catch((err: Error & { code?: string }) => {
       throw new Error(`cannot open the database: ${err.message.split('\n')[0]}`);
@@ -67,7 +95,7 @@ export async function openInfrastructure(config: AppConfig, role: string): Promi
       broker,
       messaging,
       mqtt,
-      metrics: new Registry(),
+      metrics,
       modules: {
         config: ConfigModule.forRoot(config),
         persistence: PersistenceModule.forRoot(db, config.database),
@@ -78,6 +106,21 @@ export async function openInfrastructure(config: AppConfig, role: string): Promi
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+/**
+ * Reads a certificate, key or CA file named by a configuration variable; fails with a one-line
+ * message naming the variable and the path (never the contents).
+ */
+export function readSecretFile(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(
+      `cannot read ${variable} (${path}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
