@@ -13,7 +13,10 @@
  * and the same adjoint solves with the hand-written VJP of libs/neural's NeuralVectorField (the same
  * weights; `vjp: field.adjointVjp(params)`, weights transposed once per backward pass: '+vjp'), and
  * through the field's custom-gradient `apply` (what libs/neural models use by default: '+apply').
- * BENCH_ADJOINT_MODES (comma-separated) and BENCH_ADJOINT_B restrict the runs.
+ * BENCH_ADJOINT_MODES, BENCH_ADJOINT_B and BENCH_ADJOINT_T (comma-separated) restrict the runs;
+ * BENCH_ADJOINT_REPEAT=n runs the whole selection n times (interleaved) and summarises medians.
+ * Times are given as wall time and as process CPU time (user + system): on a shared machine the
+ * CPU time of this single-threaded process is the steadier measure of the work done.
  * Backprop at B = 1024, T = 100 is skipped (its tape holds every stage of every step: ~0.5 GB here,
  * and minutes of run time on this shared machine). One run per configuration (plus one warm-up).
  */
@@ -87,6 +90,9 @@ interface Row {
   T: number;
   fwdMs: number;
   bwdMs: number;
+  /** Process CPU time (user + system) of the forward and backward parts: steadier than wall time on a shared machine. */
+  fwdCpu: number;
+  bwdCpu: number;
   fwdNfe: number;
   bwdNfe: number;
   peakBytes: number;
@@ -108,8 +114,10 @@ function run(mode: Mode, B: number, T: number, field: ReturnType<typeof makeFiel
     return mode === 'seminorm+apply' ? field.nvf.apply(t, y) : field.f(t, y);
   };
   let tFwd = 0;
+  let cFwd = 0;
   let stats: ReturnType<typeof odeintAdjoint>['stats'] | undefined;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const { value, grads } = tf.engine().gradients(() => {
     let ys: tf.Tensor;
     if (mode === 'backprop') ys = odeint(f, y0, [0, T], { rtol: RTOL, atol: ATOL }).ys;
@@ -126,19 +134,33 @@ function run(mode: Mode, B: number, T: number, field: ReturnType<typeof makeFiel
     const loss = tf.sum(tf.square(ys));
     loss.dataSync();
     tFwd = performance.now();
+    cFwd = cpuMs(process.cpuUsage(c0));
     peak = Math.max(peak, tf.memory().numBytes);
     return loss;
   }, [y0, ...field.params]);
   grads.forEach((g) => g.dataSync());
   const tEnd = performance.now();
+  const cEnd = cpuMs(process.cpuUsage(c0));
   [value, y0, ...grads].forEach((x) => x.dispose());
   if (stats) {
     fwdNfe = stats.forward.nfe;
     bwdNfe = stats.backward.nfe;
   }
-  return { mode, B, T, fwdMs: tFwd - t0, bwdMs: tEnd - tFwd, fwdNfe, bwdNfe, peakBytes: peak - start };
+  return {
+    mode,
+    B,
+    T,
+    fwdMs: tFwd - t0,
+    bwdMs: tEnd - tFwd,
+    fwdCpu: cFwd,
+    bwdCpu: cEnd - cFwd,
+    fwdNfe,
+    bwdNfe,
+    peakBytes: peak - start,
+  };
 }
 
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e3;
 const mb = (b: number) => (b / 2 ** 20).toFixed(b < 2 ** 20 ? 3 : 1);
 
 async function main(): Promise<void> {
@@ -149,36 +171,66 @@ async function main(): Promise<void> {
   console.log(`bench:adjoint — backend ${backend}, dopri5 rtol ${RTOL} atol ${ATOL}, MLP d=${D} hidden ${H}`);
   const field = makeField();
   run('adjoint', 64, 1, field); // warm-up (kernels, WASM)
-  console.log('mode           |    B |   T | fwd ms | bwd ms | bwd/fwd | fwd NFE | bwd NFE | bwd/fwd NFE | peak MB');
+  console.log(
+    'mode           |    B |   T | fwd ms | bwd ms | bwd/fwd | fwd cpu | bwd cpu | bwd/fwd cpu | fwd NFE | bwd NFE | bwd/fwd NFE | peak MB',
+  );
   const rows: Row[] = [];
   const started = performance.now();
   const modes = process.env.BENCH_ADJOINT_MODES ? (process.env.BENCH_ADJOINT_MODES.split(',') as Mode[]) : MODES;
   const sizes = process.env.BENCH_ADJOINT_B ? process.env.BENCH_ADJOINT_B.split(',').map(Number) : [256, 1024];
-  for (const B of sizes)
-    for (const T of [1, 10, 100])
-      for (const mode of modes) {
-        if (mode === 'backprop' && B === 1024 && T === 100) {
+  const horizons = process.env.BENCH_ADJOINT_T ? process.env.BENCH_ADJOINT_T.split(',').map(Number) : [1, 10, 100];
+  const repeats = Math.max(1, Number(process.env.BENCH_ADJOINT_REPEAT ?? 1));
+  for (let rep = 0; rep < repeats; rep++)
+    for (const B of sizes)
+      for (const T of horizons)
+        for (const mode of modes) {
+          if (mode === 'backprop' && B === 1024 && T === 100) {
+            if (rep === 0)
+              console.log(
+                `backprop       | 1024 | 100 | skipped (tape of every stage of every step: ~0.5 GB, minutes here)`,
+              );
+            continue;
+          }
+          const row = run(mode, B, T, field);
+          rows.push(row);
+          const nfeRatio = row.bwdNfe > 0 ? (row.bwdNfe / row.fwdNfe).toFixed(2) : '-';
           console.log(
-            `backprop       | 1024 | 100 | skipped (tape of every stage of every step: ~0.5 GB, minutes here)`,
+            [
+              mode.padEnd(14),
+              String(B).padStart(4),
+              String(T).padStart(3),
+              row.fwdMs.toFixed(0).padStart(6),
+              row.bwdMs.toFixed(0).padStart(6),
+              (row.bwdMs / row.fwdMs).toFixed(1).padStart(7),
+              row.fwdCpu.toFixed(0).padStart(7),
+              row.bwdCpu.toFixed(0).padStart(7),
+              (row.bwdCpu / row.fwdCpu).toFixed(1).padStart(11),
+              String(row.fwdNfe).padStart(7),
+              String(row.bwdNfe || '-').padStart(7),
+              nfeRatio.padStart(11),
+              mb(row.peakBytes).padStart(7),
+            ].join(' | '),
           );
-          continue;
         }
-        const row = run(mode, B, T, field);
-        rows.push(row);
-        const nfeRatio = row.bwdNfe > 0 ? (row.bwdNfe / row.fwdNfe).toFixed(2) : '-';
-        console.log(
-          `${mode.padEnd(14)} | ${String(B).padStart(4)} | ${String(T).padStart(3)} | ${row.fwdMs.toFixed(0).padStart(6)} | ${row.bwdMs.toFixed(0).padStart(6)} | ${(row.bwdMs / row.fwdMs).toFixed(1).padStart(7)} | ${String(row.fwdNfe).padStart(7)} | ${String(row.bwdNfe || '-').padStart(7)} | ${nfeRatio.padStart(11)} | ${mb(row.peakBytes).padStart(7)}`,
-        );
-      }
   console.log(`\ntotal ${((performance.now() - started) / 1e3).toFixed(0)} s`);
-  console.log('\nTargets (B = 1024):');
+  const B = sizes[sizes.length - 1];
+  console.log(`\nTargets (B = ${B}; medians over ${repeats} run(s)):`);
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[(xs.length - 1) >> 1];
   for (const mode of modes.filter((m) => m !== 'backprop')) {
-    const at = (T: number) => rows.find((r) => r.mode === mode && r.B === sizes[sizes.length - 1] && r.T === T) as Row;
-    console.log(
-      `  ${mode}: peak memory T=100 / T=1 = ${(at(100).peakBytes / at(1).peakBytes).toFixed(2)}x (target ≤ 1.2); ` +
-        `backward/forward NFE at T=100 = ${(at(100).bwdNfe / at(100).fwdNfe).toFixed(2)}x (target ≤ 2.7 with seminorm; torchdiffeq 2.74 / 2.54); ` +
-        `backward/forward time = ${(at(100).bwdMs / at(100).fwdMs).toFixed(1)}x (target ≤ 6; torchdiffeq 6.8)`,
-    );
+    const at = (T: number) => rows.filter((r) => r.mode === mode && r.B === B && r.T === T);
+    const tMax = horizons[horizons.length - 1];
+    const last = at(tMax);
+    if (last.length === 0) continue;
+    const parts = [
+      `backward/forward NFE at T=${tMax} = ${(last[0].bwdNfe / last[0].fwdNfe).toFixed(2)}x (target ≤ 2.7 with seminorm; torchdiffeq 2.74 / 2.54)`,
+      `backward/forward time = ${median(last.map((r) => r.bwdMs / r.fwdMs)).toFixed(1)}x wall, ` +
+        `${median(last.map((r) => r.bwdCpu / r.fwdCpu)).toFixed(1)}x CPU (target ≤ 6; torchdiffeq 6.8)`,
+    ];
+    if (horizons.includes(1) && tMax !== 1)
+      parts.unshift(
+        `peak memory T=${tMax} / T=1 = ${(last[0].peakBytes / at(1)[0].peakBytes).toFixed(2)}x (target ≤ 1.2)`,
+      );
+    console.log(`  ${mode}: ${parts.join('; ')}`);
   }
   field.params.forEach((p) => p.dispose());
 }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { tuneWasmKernels } from './wasm-kernels';
 
 /** Options of {@link initTensorBackend}. */
 export interface TensorBackendOptions {
@@ -40,6 +41,8 @@ async function tryBackend(name: string): Promise<boolean> {
     if (!tf.findBackendFactory(name)) return false;
     const ok = await tf.setBackend(name);
     if (ok) await tf.ready();
+    // Transposed-operand matMuls and transposes of the gradients are 10x slower than they need be.
+    if (ok && name === 'wasm') tuneWasmKernels();
     return ok && tf.getBackend() === name;
   } catch {
     return false;
@@ -50,6 +53,8 @@ async function tryBackend(name: string): Promise<boolean> {
  * Picks and initialises the TensorFlow.js backend of the tensor path: `tensorflow` (native
  * tfjs-node-gpu, then tfjs-node, only where installed), then `wasm` (SIMD), then the JS `cpu`
  * backend. `options.backend` or `CONTINUUM_TF_BACKEND` forces one (an error if it does not load).
+ * On 'wasm' it also installs the faster transpose, sum and transposed-operand matMul kernels of
+ * {@link tuneWasmKernels}.
  * Logs and returns the backend chosen; idempotent for the same request.
  */
 export async function initTensorBackend(options: TensorBackendOptions = {}): Promise<string> {
