@@ -1,0 +1,104 @@
+import { Duplex } from 'node:stream';
+
+/** Why a connection was cut by {@link PacketSizeGuard}. */
+export type PacketViolation = { kind: 'too-large'; bytes: number } | { kind: 'malformed-length' };
+
+/**
+ * Follows MQTT framing (fixed header byte, 1–4 byte "remaining length", body) across arbitrary
+ * chunk boundaries without buffering anything, and reports the first packet whose total size
+ * exceeds `maxBytes` as soon as its length is known — before its body has been received.
+ * Only header bytes are looked at; bodies are skipped by count.
+ */
+export class MqttFramer {
+  private state: 'header' | 'length' | 'body' = 'header';
+  private length = 0;
+  private multiplier = 1;
+  private lengthBytes = 0;
+  private remaining = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Feeds the next bytes of the stream; returns a violation, or null while every packet fits. */
+  push(chunk: Uint8Array): PacketViolation | null {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === 'body') {
+        const skip = Math.min(this.remaining, chunk.length - i);
+        this.remaining -= skip;
+        i += skip;
+        if (this.remaining === 0) this.state = 'header';
+        continue;
+      }
+      const byte = chunk[i++];
+      if (this.state === 'header') {
+        this.state = 'length';
+        this.length = 0;
+        this.multiplier = 1;
+        this.lengthBytes = 0;
+        continue;
+      }
+      // Remaining length: 7 bits per byte, least significant first, at most 4 bytes (MQTT 3.1.1 §2.2.3).
+      this.length += (byte & 0x7f) * this.multiplier;
+      this.multiplier *= 128;
+      this.lengthBytes++;
+      const total = 1 + this.lengthBytes + this.length;
+      if (total > this.maxBytes) return { kind: 'too-large', bytes: total };
+      if (byte & 0x80) {
+        if (this.lengthBytes === 4) return { kind: 'malformed-length' };
+        continue;
+      }
+      this.remaining = this.length;
+      this.state = this.remaining === 0 ? 'header' : 'body';
+    }
+    return null;
+  }
+}
+
+/**
+ * A duplex stream in front of a client socket that passes bytes through unchanged and destroys
+ * the connection when the client sends a packet larger than `maxBytes` (mqtt-packet's parser,
+ * which aedes uses, has no limit and would buffer a 256 MB packet whole). Writes go straight to
+ * the socket; reads follow the socket with backpressure.
+ */
+export class PacketSizeGuard extends Duplex {
+  private readonly framer: MqttFramer;
+
+  constructor(
+    readonly socket: Duplex,
+    maxBytes: number,
+    private readonly onViolation: (violation: PacketViolation) => void,
+  ) {
+    super({ allowHalfOpen: false });
+    this.framer = new MqttFramer(maxBytes);
+    socket.on('data', (chunk: Buffer) => {
+      const violation = this.framer.push(chunk);
+      if (violation) {
+        socket.pause();
+        this.onViolation(violation);
+        this.destroy();
+        return;
+      }
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.socket.write(chunk, encoding, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(error);
+  }
+}
