@@ -7,6 +7,8 @@ import {
   AlertRulesRepository,
   AlertsRepository,
   DeviceCredentialsRepository,
+  ModelsRepository,
+  TrainingJobsRepository,
   TwinPredictionsRepository,
 } from '@continuum/persistence';
 import { DataSource } from 'typeorm';
@@ -39,6 +41,12 @@ import { LiveService } from './live/live.service';
 import { TwinController } from './twin/twin.controller';
 import { TwinService } from './twin/twin.service';
 import { TwinSummaries } from './twin/twin-summaries';
+import { ModelsController } from './models/models.controller';
+import { ModelsService } from './models/models.service';
+import { ModelVersionsRepository } from './models/model-versions.repository';
+import { TrainingCatalogRepository } from './training-jobs/training-catalog.repository';
+import { TrainingJobsController } from './training-jobs/training-jobs.controller';
+import { TrainingJobsService } from './training-jobs/training-jobs.service';
 
 /** Repositories of libs/persistence that PersistenceModule does not provide, built on its DataSource. */
 const REPOSITORIES = [
@@ -46,6 +54,8 @@ const REPOSITORIES = [
   AlertRulesRepository,
   TwinPredictionsRepository,
   DeviceCredentialsRepository,
+  TrainingJobsRepository,
+  ModelsRepository,
 ].map((Repo) => ({
   provide: Repo,
   useFactory: (ds: DataSource) => new Repo(ds),
@@ -85,6 +95,8 @@ export class ApiModule {
         TwinController,
         LiveEventsController,
         DeviceCredentialsController,
+        TrainingJobsController,
+        ModelsController,
       ],
       providers: [
         { provide: METRICS_REGISTRY, useValue: infra.metrics },
@@ -101,6 +113,10 @@ export class ApiModule {
         LiveGateway,
         LiveService,
         DeviceCredentialsService,
+        TrainingCatalogRepository,
+        TrainingJobsService,
+        ModelVersionsRepository,
+        ModelsService,
         { provide: APP_GUARD, useClass: HttpThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
@@ -119,7 +135,9 @@ export class ApiModule {
       app,
       new DocumentBuilder()
         .setTitle('Continuum API')
-        .setDescription('Machines, telemetry, twins, alerts, work orders and maintenance scheduling.')
+        .setDescription(
+          'Machines, telemetry, twins, alerts, work orders, maintenance scheduling, training jobs and model versions.',
+        )
         .setVersion('1')
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key (ck_...)' })
         .build(),

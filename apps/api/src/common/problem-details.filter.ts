@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
+import { TrainingRequestError } from '@continuum/contracts';
 import type { Request, Response } from 'express';
 
 /** An RFC 7807 problem: `application/problem+json`. */
@@ -38,6 +39,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       } else {
         detail = message ?? exception.message;
       }
+    } else if (exception instanceof TrainingRequestError) {
+      // A refused training-job or model-registry request (@continuum/contracts): 400/404/409/422.
+      status = exception.status;
+      detail = exception.message;
+      if (exception.errors.length > 1) errors = exception.errors;
     } else if (isBodyParserError(exception)) {
       status = exception.status;
       detail =
