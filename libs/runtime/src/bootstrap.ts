@@ -6,6 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { ConfigError, loadConfig } from '@continuum/config';
 import { eventTransportOptions } from '@continuum/messaging';
 import { openInfrastructure, readSecretFile, type Infrastructure } from './infrastructure';
+import { logUnloggedRefusals } from './refusal-log';
 
 export interface ProcessSpec {
   /** Name of the process in logs and MQTT client ids (platform, ingestion, ...). */
@@ -61,6 +62,7 @@ export async function startProcess(spec: ProcessSpec, env: NodeJS.ProcessEnv = p
     app = await NestFactory.create(spec.rootModule(infra), { bufferLogs: true, abortOnError: false, httpsOptions });
     app.useLogger(app.get(Logger));
     app.flushLogs();
+    if (spec.http) logUnloggedRefusals(app);
     spec.configure?.(app);
     if (spec.events) {
       app.connectMicroservice(eventTransportOptions(infra.messaging, 'events-in'));

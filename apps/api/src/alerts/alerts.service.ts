@@ -39,8 +39,10 @@ export class AlertsService {
 
   async get(principal: Principal, id: string): Promise<AlertEntity> {
     const alert = await this.alerts.findById(id);
-    if (!alert) throw new NotFoundException(`alert ${id} does not exist`);
-    if (!canSeePlant(principal, alert.plantId)) forbid(alert.plantId);
+    // Another plant's alert answers like a missing one (no probing of ids); the refusal is logged.
+    if (alert && !canSeePlant(principal, alert.plantId))
+      this.logger.warn(`key ${principal.keyId} refused alert ${id}: plant ${alert.plantId} is outside its plants`);
+    if (!alert || !canSeePlant(principal, alert.plantId)) throw new NotFoundException(`alert ${id} does not exist`);
     return alert;
   }
 

@@ -1,4 +1,4 @@
-import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, ForbiddenException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { MachinesRepository, type MachineEntity } from '@continuum/persistence';
 import { canSeePlant, type Principal } from '../auth/principal';
 import type { Page } from '../common/pagination.dto';
@@ -12,6 +12,8 @@ export type MachineWithTwin = MachineEntity & { twin: TwinSummaryDto | null };
 /** Machine registry decisions: plant scoping, conflicts, not-found. */
 @Injectable()
 export class MachinesService {
+  private readonly logger = new Logger('Machines');
+
   constructor(
     private readonly machines: MachinesRepository,
     private readonly twins: TwinSummaries,
@@ -40,11 +42,17 @@ export class MachinesService {
     return { items, total, limit: query.limit, offset: query.offset };
   }
 
-  /** The machine, if it exists and the caller may see its plant. */
+  /**
+   * The machine, if it exists and the caller may see its plant. A machine of another plant answers
+   * the same 404 as a missing one, so that a plant-scoped key cannot probe other plants' machine
+   * ids; the refusal is logged.
+   */
   async get(principal: Principal, id: string): Promise<MachineEntity> {
     const machine = await this.machines.findById(id);
-    if (!machine) throw new NotFoundException(`machine ${id} does not exist`);
-    if (!canSeePlant(principal, machine.plantId)) this.forbidPlant(machine.plantId);
+    if (machine && !canSeePlant(principal, machine.plantId))
+      this.logger.warn(`key ${principal.keyId} refused machine ${id}: plant ${machine.plantId} is outside its plants`);
+    if (!machine || !canSeePlant(principal, machine.plantId))
+      throw new NotFoundException(`machine ${id} does not exist`);
     return machine;
   }
 

@@ -103,9 +103,9 @@ export class MaintenanceService {
     for (const a of items) {
       if (a.to <= a.from) throw new BadRequestException(`assignment for ${a.machineId}: end must be after start`);
       const machine = await this.machines.findById(a.machineId);
-      if (!machine) throw new BadRequestException(`machine ${a.machineId} does not exist`);
-      if (!canSeePlant(principal, machine.plantId))
-        throw new BadRequestException(`this API key has no access to plant ${machine.plantId}`);
+      // Another plant's machine reads like a missing one (no probing of ids).
+      if (!machine || !canSeePlant(principal, machine.plantId))
+        throw new BadRequestException(`machine ${a.machineId} does not exist`);
     }
     for (let i = 0; i < items.length; i++)
       for (let k = i + 1; k < items.length; k++)
