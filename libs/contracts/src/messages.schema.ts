@@ -28,6 +28,26 @@ export const twinMessageSchema = z.object({
   nfe: z.number().int().min(0),
   solverError: z.number().min(0),
   /**
+   * The twin's latent state in a few numbers: its Euclidean norm, the mean over latent dimensions of
+   * the filter's spread (square root of the per-dimension EWMA of squared GRU innovations, the proxy
+   * of the filter's uncertainty) and how many readings the twin has folded in (kept across restarts
+   * by the checkpoints; from 0 again after a reset or a model change). The twin always sends it;
+   * optional for other producers.
+   */
+  latent: z
+    .object({
+      norm: z.number().min(0),
+      spread: z.number().min(0),
+      updates: z.number().int().min(0),
+    })
+    .optional(),
+  /**
+   * Present (true) when the reading was older than the twin's time: it was folded in at the twin's
+   * time without rewinding, `ts` is the twin's time, and its residuals are against the current
+   * prediction (docs/twin.md, out-of-order policy). Absent for in-order readings.
+   */
+  outOfOrder: z.literal(true).optional(),
+  /**
    * The twin's latest forecast, when one was computed with this update (the twin forecasts each
    * machine periodically, not at every reading): remaining useful life quantiles in milliseconds
    * (null when no threshold is crossed within the horizon) and, per sensor with a failure
@@ -44,6 +64,7 @@ export const twinMessageSchema = z.object({
 });
 export type TwinMessage = z.infer<typeof twinMessageSchema>;
 export type TwinForecastSummary = NonNullable<TwinMessage['forecast']>;
+export type TwinLatentSummary = NonNullable<TwinMessage['latent']>;
 
 export const alertSeveritySchema = z.enum(['critical', 'major', 'minor', 'warning']);
 export const alertStatusSchema = z.enum(['open', 'acknowledged', 'resolved', 'cleared']);

@@ -1,4 +1,4 @@
-import type { TwinMessage } from '@continuum/contracts';
+import type { TwinLatentSummary, TwinMessage } from '@continuum/contracts';
 import {
   forecastSummary,
   ModelBank,
@@ -51,17 +51,14 @@ export type TwinRejectReason = (typeof TWIN_REJECT_REASONS)[number];
 
 /** A published update: the message and what it is about. */
 export interface TwinUpdate {
-  message: TwinMessage & { latent: LatentSummary; outOfOrder?: true };
+  /** The twin always fills `latent` (optional in the contract for other producers). */
+  message: TwinMessage & { latent: LatentSummary };
   machine: MachineInfo;
   receivedAtMs: number;
 }
 
 /** The latent state in a few numbers: its norm, mean spread (filter uncertainty) and updates so far. */
-export interface LatentSummary {
-  norm: number;
-  spread: number;
-  updates: number;
-}
+export type LatentSummary = TwinLatentSummary;
 
 /** Work of one {@link TwinProcessor.process} call. */
 export interface ProcessStats {
