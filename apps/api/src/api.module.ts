@@ -41,6 +41,7 @@ import { LiveService } from './live/live.service';
 import { TwinController } from './twin/twin.controller';
 import { TwinService } from './twin/twin.service';
 import { TwinSummaries } from './twin/twin-summaries';
+import { TwinForecaster } from './twin/twin-forecaster';
 import { ModelsController } from './models/models.controller';
 import { ModelsService } from './models/models.service';
 import { ModelVersionsRepository } from './models/model-versions.repository';
@@ -109,6 +110,7 @@ export class ApiModule {
         AlertsService,
         AlertRulesService,
         TwinSummaries,
+        TwinForecaster,
         TwinService,
         LiveGateway,
         LiveService,

@@ -2,12 +2,19 @@ import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, RequireRole } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
-import { BandDto, ForecastDto, ForecastQuery, SensorPredictionDto, TwinStateDto } from './dto/twin.dto';
+import {
+  BandDto,
+  ForecastBandDto,
+  ForecastDto,
+  ForecastQuery,
+  SensorPredictionDto,
+  TwinStateDto,
+} from './dto/twin.dto';
 import { TwinService } from './twin.service';
 
 @ApiTags('twin')
 @ApiBearerAuth()
-@ApiExtraModels(SensorPredictionDto, BandDto)
+@ApiExtraModels(SensorPredictionDto, BandDto, ForecastBandDto)
 @Controller('machines/:id/twin')
 export class TwinController {
   constructor(private readonly twin: TwinService) {}
@@ -19,9 +26,13 @@ export class TwinController {
   }
 
   @Get('forecast')
-  @ApiOkResponse({ type: ForecastDto, description: 'the latest forecast: RUL distribution, crossing risk, bands' })
+  @ApiOkResponse({
+    type: ForecastDto,
+    description:
+      "the twin's last published forecast, or one computed on request (horizon, samples, points, seed): RUL distribution, crossing risk, forecast bands, and the prediction band over the last hours",
+  })
   forecast(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Query() query: ForecastQuery) {
-    return this.twin.forecast(principal, id, query.hours);
+    return this.twin.forecast(principal, id, query);
   }
 
   @Post('reset')

@@ -1,5 +1,8 @@
+import { randomInt } from 'node:crypto';
 import { InternalEvent } from '@continuum/contracts';
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@continuum/config';
+import { quantile, type MachineForecast } from '@continuum/neural';
 import { MqttConnection } from '@continuum/messaging';
 import {
   TwinPredictionsRepository,
@@ -9,7 +12,8 @@ import {
 } from '@continuum/persistence';
 import type { Principal } from '../auth/principal';
 import { MachinesService } from '../machines/machines.service';
-import type { BandDto, ForecastDto, TwinStateDto } from './dto/twin.dto';
+import type { BandDto, ForecastBandDto, ForecastDto, ForecastQuery, TwinStateDto } from './dto/twin.dto';
+import { TwinForecaster } from './twin-forecaster';
 import { TwinSummaries } from './twin-summaries';
 
 /** z of the 10th/90th percentiles of a normal distribution. */
@@ -21,9 +25,13 @@ const Z90 = 1.2815515655446004;
  */
 export const TWIN_RESET_TOPIC = InternalEvent.TwinReset;
 
+/** Quantiles of a computed forecast's RUL distribution. */
+const RUL_QUANTILES = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
+
 /**
  * Twin state, summaries and forecasts for the api, from what the twin persists (twin_states,
- * twin_predictions) and publishes (TwinUpdated with its periodic forecast summary).
+ * twin_predictions) and publishes (TwinUpdated with its periodic forecast summary); forecasts with
+ * a horizon, samples, points or seed are computed on request ({@link TwinForecaster}).
  */
 @Injectable()
 export class TwinService {
@@ -33,6 +41,8 @@ export class TwinService {
     private readonly predictions: TwinPredictionsRepository,
     private readonly summaries: TwinSummaries,
     private readonly mqtt: MqttConnection,
+    private readonly forecaster: TwinForecaster,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async state(principal: Principal, machineId: string): Promise<TwinStateDto> {
@@ -63,33 +73,67 @@ export class TwinService {
     };
   }
 
-  async forecast(principal: Principal, machineId: string, hours: number): Promise<ForecastDto> {
+  /**
+   * The machine's forecast: the twin's last published one, or — when the query names a horizon,
+   * samples, points or seed, or nothing was published yet — one computed now from the latest
+   * checkpoint. Either way with the twin's prediction band over the last `hours`.
+   *
+   * @throws NotFoundException when there is neither a published forecast nor a checkpoint
+   */
+  async forecast(principal: Principal, machineId: string, query: ForecastQuery): Promise<ForecastDto> {
     const machine = await this.machines.get(principal, machineId);
     const remembered = this.summaries.forecast(machineId);
-    if (!remembered)
-      throw new NotFoundException(
-        `no forecast of machine ${machineId} yet (the twin publishes one every TWIN_FORECAST_INTERVAL_MS)`,
-      );
-    const { summary } = remembered;
-    const to = Math.max(remembered.ts, Date.now());
+    const onRequest =
+      query.horizon !== undefined ||
+      query.samples !== undefined ||
+      query.points !== undefined ||
+      query.seed !== undefined;
+    let out: Omit<ForecastDto, 'bands'>;
+    if (remembered && !onRequest) {
+      const { summary } = remembered;
+      out = {
+        machineId,
+        source: 'published',
+        modelVersion: remembered.modelVersion,
+        fromMs: remembered.ts,
+        horizonMs: summary.horizonMs,
+        samples: summary.samples,
+        rulMs: summary.rulMs,
+        rulDistribution: summary.rulMs
+          ? [
+              { q: 0.1, ms: summary.rulMs.p10 },
+              { q: 0.5, ms: summary.rulMs.p50 },
+              { q: 0.9, ms: summary.rulMs.p90 },
+            ]
+          : [],
+        rulCrossedFraction: null,
+        crossingProbability: summary.crossingProbability,
+        forecastBands: {},
+        seed: null,
+        nfe: null,
+      };
+    } else {
+      const [checkpoint] = await this.states.load([machineId]);
+      if (!checkpoint)
+        throw new NotFoundException(
+          remembered
+            ? `machine ${machineId} has no twin checkpoint yet to forecast from (the twin writes one every TWIN_CHECKPOINT_INTERVAL_MS)`
+            : `no forecast of machine ${machineId} yet: the twin has neither published one nor written a checkpoint`,
+        );
+      const defaults = this.config.twin.forecast;
+      const seed = query.seed ?? randomInt(2 ** 31 - 1);
+      const f = await this.forecaster.forecast(machine, checkpoint, {
+        horizonMs: query.horizon ?? defaults.horizonMs,
+        samples: query.samples ?? defaults.samples,
+        points: query.points ?? defaults.points,
+        seed,
+      });
+      out = computed(f, seed);
+    }
+    const to = Math.max(out.fromMs, Date.now());
+    const hours = query.hours;
     const rows = await this.predictions.range(machineId, new Date(to - hours * 3_600_000), new Date(to + 1), 5000);
-    return {
-      machineId,
-      modelVersion: remembered.modelVersion,
-      fromMs: remembered.ts,
-      horizonMs: summary.horizonMs,
-      samples: summary.samples,
-      rulMs: summary.rulMs,
-      rulDistribution: summary.rulMs
-        ? [
-            { q: 0.1, ms: summary.rulMs.p10 },
-            { q: 0.5, ms: summary.rulMs.p50 },
-            { q: 0.9, ms: summary.rulMs.p90 },
-          ]
-        : [],
-      crossingProbability: summary.crossingProbability,
-      bands: bands(rows, sensorNames(machine, rows)),
-    };
+    return { ...out, bands: bands(rows, sensorNames(machine, rows)) };
   }
 
   /** Forgets the twin of a machine: its checkpoint and what the api remembers; the twin app is told. */
@@ -101,6 +145,31 @@ export class TwinService {
     await this.mqtt.publish(TWIN_RESET_TOPIC, JSON.stringify({ machineId, at: Date.now() }), { qos: 1 });
     return { machineId, hadState: hadState || hadSummary };
   }
+}
+
+/** A forecast computed on request, as the api answers it. */
+function computed(f: MachineForecast, seed: number): Omit<ForecastDto, 'bands'> {
+  const crossed = f.rulSamplesMs.filter(Number.isFinite).length;
+  const forecastBands: Record<string, ForecastBandDto> = {};
+  for (const [name, q] of Object.entries(f.sensors)) forecastBands[name] = { t: f.times, ...q };
+  return {
+    machineId: f.machineId,
+    source: 'computed',
+    modelVersion: f.modelVersion,
+    fromMs: f.fromMs,
+    horizonMs: f.horizonMs,
+    samples: f.samples,
+    rulMs: f.rulMs,
+    // Censored at the horizon, as rulMs: a sample that does not cross counts as crossing after it.
+    rulDistribution: f.rulMs
+      ? RUL_QUANTILES.map((q) => ({ q, ms: Math.min(quantile(f.rulSamplesMs, q), f.horizonMs) }))
+      : [],
+    rulCrossedFraction: f.samples > 0 ? crossed / f.samples : 0,
+    crossingProbability: f.crossingProbability,
+    forecastBands,
+    seed,
+    nfe: f.nfe,
+  };
 }
 
 function sensorNames(machine: MachineEntity, rows: readonly TwinPredictionRow[]): string[] {

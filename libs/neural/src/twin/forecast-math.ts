@@ -24,6 +24,11 @@ export interface MachineForecast {
   rulMs: { p10: number; p50: number; p90: number } | null;
   /** Per sensor with a threshold: the fraction of samples crossing it within the horizon. */
   crossingProbability: Record<string, number>;
+  /**
+   * Every sample's time from `fromMs` to its first crossing (any sensor), ascending; Infinity for a
+   * sample that does not cross within the horizon. The distribution `rulMs` summarises.
+   */
+  rulSamplesMs: number[];
   nfe: number;
 }
 
@@ -125,6 +130,7 @@ export function summariseForecast(
             }
           : null,
       crossingProbability: crossing,
+      rulSamplesMs: Array.from(sortedRul),
       nfe: f.nfe,
     });
   }
