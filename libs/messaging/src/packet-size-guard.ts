@@ -41,12 +41,12 @@ export class MqttFramer {
       this.length += (byte & 0x7f) * this.multiplier;
       this.multiplier *= 128;
       this.lengthBytes++;
-      const total = 1 + this.lengthBytes + this.length;
-      if (total > this.maxBytes) return { kind: 'too-large', bytes: total };
       if (byte & 0x80) {
         if (this.lengthBytes === 4) return { kind: 'malformed-length' };
         continue;
       }
+      const total = 1 + this.lengthBytes + this.length;
+      if (total > this.maxBytes) return { kind: 'too-large', bytes: total };
       this.remaining = this.length;
       this.state = this.remaining === 0 ? 'header' : 'body';
     }
