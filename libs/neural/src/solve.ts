@@ -3,6 +3,7 @@ import {
   odeint,
   odeintAdjoint,
   type AdjointStats,
+  type FieldVjp,
   type OdeintAdjointOptions,
   type OdeintOptions,
   type TensorField,
@@ -105,6 +106,8 @@ function odeOptions(cfg: SolverConfig): OdeintOptions<tf.Tensor> {
  * @param params the variables `f` reads (the adjoint needs them listed)
  * @param cfg solver and gradient settings
  * @param counter receives the NFE
+ * @param vjp hand-written vector–Jacobian product of f for the adjoint's backward pass, e.g.
+ *   `NeuralVectorField.adjointVjp(params)` (default: `f.vjp`, else autodiff of f)
  * @returns ys [ts.length, B, d]
  */
 export function solveAt(
@@ -114,9 +117,14 @@ export function solveAt(
   params: tf.Variable[],
   cfg: SolverConfig,
   counter?: NfeCounter,
+  vjp?: FieldVjp,
 ): tf.Tensor {
   if ((cfg.gradient ?? 'adjoint') === 'adjoint') {
-    const opts: OdeintAdjointOptions = { ...odeOptions(cfg), adjointNorm: cfg.adjointNorm ?? 'seminorm' };
+    const opts: OdeintAdjointOptions = {
+      ...odeOptions(cfg),
+      adjointNorm: cfg.adjointNorm ?? 'seminorm',
+      ...(vjp ? { vjp } : {}),
+    };
     const r = odeintAdjoint(f, y0, ts, params, opts);
     counter?.track(r.stats);
     return r.ys;
