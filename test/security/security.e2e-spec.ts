@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import fc from 'fast-check';
 import mqtt, { type MqttClient } from 'mqtt';
 import { testDatabaseModes } from '@continuum/persistence';
 import { uniqueId, waitFor } from '@continuum/runtime';
@@ -67,7 +68,7 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
   let viewerA: string;
   let operator: string;
   let devicePassword: string;
-  let openapi: { paths: Record<string, Record<string, { parameters?: OpenApiParameter[] }>> };
+  let openapi: OpenApiDocument;
 
   const logged = (what: string, predicate: (line: Record<string, any>) => boolean) =>
     waitFor(() => (p.logLines().some(predicate) ? true : undefined), 5000, `a log line: ${what}`);
@@ -108,6 +109,7 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
       API_RATE_LIMIT_PER_MINUTE: '100000',
       MQTT_DEVICE_MAX_MSGS_PER_S: '5',
       MQTT_DEVICE_BURST: '5',
+      TRAINING_WORKER: 'false', // random bodies must not start training runs
     });
     for (const [id, plantId] of [
       [machineA, plantA],
@@ -144,7 +146,13 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
   }, 60_000);
 
   /** Every operation of the OpenAPI document under /api/v1, path parameters filled in. */
-  function operations(): { method: string; path: string; template: string; parameters: OpenApiParameter[] }[] {
+  function operations(): {
+    method: string;
+    path: string;
+    template: string;
+    parameters: OpenApiParameter[];
+    body?: OpenApiSchema;
+  }[] {
     return Object.entries(openapi.paths).flatMap(([template, ops]) =>
       Object.entries(ops)
         .filter(([method]) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
@@ -154,6 +162,7 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
           template,
           path: template.replace(/\{[^}]+\}/g, machineA),
           parameters: op.parameters ?? [],
+          body: op.requestBody?.content?.['application/json']?.schema,
         })),
     );
   }
@@ -361,6 +370,39 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
     expect(plain).not.toBe(200);
   });
 
+  it('answers random bodies on every POST and PATCH route with 2xx, 400, 404 or 409, never 500', async () => {
+    const fuzzMachine = `sec-fuzz-${uniqueId()}`;
+    const made = await p.call('POST', '/api/v1/machines', ADMIN, {
+      id: fuzzMachine,
+      plantId: plantA,
+      assetType: 'pump',
+    });
+    expect(made.status).toBe(201);
+    const ops = operations().filter((o) => o.method === 'POST' || o.method === 'PATCH');
+    expect(ops.length).toBeGreaterThan(10);
+    const failures: string[] = [];
+    const statuses = new Map<number, number>();
+    for (const op of ops) {
+      const path = op.template.replace(/\{[^}]+\}/g, fuzzMachine);
+      await fc.assert(
+        fc.asyncProperty(op.body ? bodyFor(op.body, openapi, 0) : anyJson, async (body) => {
+          const r = await p.call(op.method, path, ADMIN, body === undefined ? {} : body);
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (![200, 201, 202, 204, 400, 404, 409, 413].includes(r.status))
+            failures.push(
+              `${op.method} ${op.template}: ${r.status} ${r.text.slice(0, 200)} for ${JSON.stringify(body).slice(0, 300)}`,
+            );
+        }),
+        { numRuns: 25 },
+      );
+    }
+    expect(failures).toEqual([]);
+    expect(p.logLines().filter((l) => l.res?.statusCode >= 500)).toEqual([]);
+    // Both sides were reached: some random bodies passed validation, others were refused.
+    expect([...statuses].filter(([s]) => s < 300).length).toBeGreaterThan(0);
+    expect(statuses.get(400)).toBeGreaterThan(0);
+  }, 240_000);
+
   it('never logs a secret: admin token, API keys, device password, webhook secret, refused passwords, TLS key', () => {
     const output = p.output();
     expect(output.length).toBeGreaterThan(10_000);
@@ -374,6 +416,69 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
     expect(p.logLines().some((l) => l.req?.headers?.authorization === '[Redacted]')).toBe(true);
   });
 });
+
+interface OpenApiSchema {
+  $ref?: string;
+  type?: string;
+  format?: string;
+  enum?: unknown[];
+  properties?: Record<string, OpenApiSchema>;
+  items?: OpenApiSchema;
+  allOf?: OpenApiSchema[];
+}
+
+interface OpenApiDocument {
+  paths: Record<
+    string,
+    Record<
+      string,
+      { parameters?: OpenApiParameter[]; requestBody?: { content?: Record<string, { schema?: OpenApiSchema }> } }
+    >
+  >;
+  components?: { schemas?: Record<string, OpenApiSchema> };
+}
+
+/** Any JSON, with prototype keys and extremes among it. */
+const anyJson: fc.Arbitrary<unknown> = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.constantFrom(JSON.parse('{"__proto__": {"admin": true}}'), 1e308, -1, '', 'x'.repeat(5000), [[[[[]]]]]),
+);
+
+/**
+ * Random values shaped by a request body's schema: mostly of the declared types (so that they get
+ * past the first checks and reach deeper validation and the services), now and then anything.
+ */
+function bodyFor(schema: OpenApiSchema, doc: OpenApiDocument, depth: number): fc.Arbitrary<unknown> {
+  if (schema.$ref) return bodyFor(doc.components!.schemas![schema.$ref.split('/').pop()!], doc, depth);
+  if (schema.allOf?.length) return bodyFor(schema.allOf[0], doc, depth);
+  const typed = ((): fc.Arbitrary<unknown> => {
+    if (schema.enum?.length) return fc.constantFrom(...schema.enum);
+    if (schema.format === 'date-time')
+      return fc
+        .date({ min: new Date('1900-01-01'), max: new Date('2300-01-01'), noInvalidDate: true })
+        .map((d) => d.toISOString());
+    if (schema.format === 'uuid') return fc.uuid();
+    switch (schema.type) {
+      case 'string':
+        return fc.oneof(fc.stringMatching(/^[a-z0-9-]{1,12}$/), fc.string({ maxLength: 30 }));
+      case 'number':
+        return fc.oneof(fc.integer({ min: -10, max: 100 }), fc.double({ noNaN: true, noDefaultInfinity: true }));
+      case 'integer':
+        return fc.oneof(fc.integer({ min: -10, max: 100 }), fc.integer());
+      case 'boolean':
+        return fc.boolean();
+      case 'array':
+        return depth > 3 ? fc.constant([]) : fc.array(bodyFor(schema.items ?? {}, doc, depth + 1), { maxLength: 3 });
+      default:
+        if (!schema.properties || depth > 3) return anyJson;
+        return fc.record(
+          Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, bodyFor(v, doc, depth + 1)])),
+          { requiredKeys: [] },
+        );
+    }
+  })();
+  return fc.oneof({ weight: 6, arbitrary: typed }, { weight: 1, arbitrary: anyJson });
+}
 
 interface OpenApiParameter {
   name: string;
