@@ -256,6 +256,11 @@ export function parseJobRequest(req: unknown, now = new Date()): TrainingJobSpec
   const q = r.data;
   const to = q.to ?? now;
   const from = q.from ?? new Date(to.getTime() - 7 * 86_400_000);
+  if (Number.isNaN(from.getTime()))
+    throw new TrainingRequestError(
+      'invalid',
+      `from: the default, 7 days before to (${to.toISOString()}), is out of range`,
+    );
   if (!(from.getTime() < to.getTime()))
     throw new TrainingRequestError(
       'invalid',

@@ -9,6 +9,7 @@ import {
   type TrainingDataCatalog,
 } from '@continuum/contracts';
 import { isStiffMethod, STIFF_METHODS, TABLEAUX } from '@continuum/ode';
+import fc from 'fast-check';
 
 const NOW = new Date('2026-12-01T00:00:00Z');
 
@@ -103,6 +104,10 @@ describe('training job requests (@continuum/contracts training.schema)', () => {
     expect(
       refusal(() => parseJobRequest({ assetType: 'pump', from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' })),
     ).toMatchObject({ status: 400, message: /^empty time range/ });
+    expect(refusal(() => parseJobRequest({ assetType: 'pump', to: -8.64e15 }))).toMatchObject({
+      status: 400,
+      message: /^from: the default, 7 days before to/,
+    });
     expect(refusal(() => parseJobRequest({ assetType: 'pump', machineIds: [] }))).toMatchObject({
       status: 400,
       message: 'machineIds: expected a non-empty list of machine ids',
@@ -111,6 +116,29 @@ describe('training job requests (@continuum/contracts training.schema)', () => {
       status: 400,
       message: /odeHidden/,
     });
+  });
+
+  it('answers any JSON body, or a near-miss of a valid one, with a spec, a 400 or a 422 — never another error', () => {
+    const field = fc.constantFrom('assetType', 'machineIds', 'from', 'to', 'modelKind', 'solver', 'gradient');
+    const nearMiss = fc
+      .record({ key: field, value: fc.jsonValue() })
+      .map(({ key, value }) => ({ assetType: 'pump', hyperparameters: { epochs: 2 }, [key]: value }));
+    const hyperMiss = fc
+      .record({ key: fc.constantFrom(...Object.keys(DEFAULT_HYPERPARAMETERS), 'x'), value: fc.jsonValue() })
+      .map(({ key, value }) => ({ assetType: 'pump', hyperparameters: { [key]: value } }));
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), nearMiss, hyperMiss), (body) => {
+        try {
+          const spec = parseJobRequest(body, NOW);
+          expect(spec.from.getTime()).toBeLessThan(spec.to.getTime());
+          expect(EXPLICIT_METHODS).toContain(spec.solver);
+        } catch (e) {
+          expect(e).toBeInstanceOf(TrainingRequestError);
+          expect([400, 422]).toContain((e as TrainingRequestError).status);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('refuses implicit solvers with 422', () => {
