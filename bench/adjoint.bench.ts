@@ -13,6 +13,8 @@
  * and the same adjoint solves with the hand-written VJP of libs/neural's NeuralVectorField (the same
  * weights; `vjp: field.adjointVjp(params)`, weights transposed once per backward pass: '+vjp'), and
  * through the field's custom-gradient `apply` (what libs/neural models use by default: '+apply').
+ * A mode suffixed '@untuned' (e.g. 'seminorm@untuned') runs with the WASM backend's own kernels, as
+ * before `tuneWasmKernels` (libs/ode/src/backend/wasm-kernels.ts), for before/after in one run.
  * BENCH_ADJOINT_MODES, BENCH_ADJOINT_B and BENCH_ADJOINT_T (comma-separated) restrict the runs;
  * BENCH_ADJOINT_REPEAT=n runs the whole selection n times (interleaved) and summarises medians.
  * Times are given as wall time and as process CPU time (user + system): on a shared machine the
@@ -21,7 +23,14 @@
  * and minutes of run time on this shared machine). One run per configuration (plus one warm-up).
  */
 import * as tf from '@tensorflow/tfjs';
-import { initTensorBackend, odeint, odeintAdjoint, type FieldVjp, type TensorField } from '@continuum/ode';
+import {
+  initTensorBackend,
+  odeint,
+  odeintAdjoint,
+  tuneWasmKernels,
+  type FieldVjp,
+  type TensorField,
+} from '@continuum/ode';
 import { NeuralVectorField, ParamStore, Rng } from '@continuum/neural';
 
 const D = 16;
@@ -98,7 +107,20 @@ interface Row {
   peakBytes: number;
 }
 
-function run(mode: Mode, B: number, T: number, field: ReturnType<typeof makeField>): Row {
+/** `mode`, or `mode@untuned`: the same with the WASM backend's own kernels (before `tuneWasmKernels`). */
+function run(spec: string, B: number, T: number, field: ReturnType<typeof makeField>): Row {
+  const [mode, variant] = spec.split('@') as [Mode, string | undefined];
+  if (!MODES.includes(mode) || (variant !== undefined && variant !== 'untuned'))
+    throw new Error(`Unknown mode '${spec}'; expected one of ${MODES.join(', ')}, optionally with '@untuned'`);
+  tuneWasmKernels(variant !== 'untuned');
+  try {
+    return runMode(mode, B, T, field, spec);
+  } finally {
+    tuneWasmKernels(true);
+  }
+}
+
+function runMode(mode: Mode, B: number, T: number, field: ReturnType<typeof makeField>, label: string): Row {
   const r = uniform(SEED + B);
   const y0 = tf.tensor2d(
     Float32Array.from({ length: B * D }, () => r()),
@@ -147,7 +169,7 @@ function run(mode: Mode, B: number, T: number, field: ReturnType<typeof makeFiel
     bwdNfe = stats.backward.nfe;
   }
   return {
-    mode,
+    mode: label,
     B,
     T,
     fwdMs: tFwd - t0,
@@ -172,11 +194,11 @@ async function main(): Promise<void> {
   const field = makeField();
   run('adjoint', 64, 1, field); // warm-up (kernels, WASM)
   console.log(
-    'mode           |    B |   T | fwd ms | bwd ms | bwd/fwd | fwd cpu | bwd cpu | bwd/fwd cpu | fwd NFE | bwd NFE | bwd/fwd NFE | peak MB',
+    'mode              |    B |   T | fwd ms | bwd ms | bwd/fwd | fwd cpu | bwd cpu | bwd/fwd cpu | fwd NFE | bwd NFE | bwd/fwd NFE | peak MB',
   );
   const rows: Row[] = [];
   const started = performance.now();
-  const modes = process.env.BENCH_ADJOINT_MODES ? (process.env.BENCH_ADJOINT_MODES.split(',') as Mode[]) : MODES;
+  const modes = process.env.BENCH_ADJOINT_MODES ? process.env.BENCH_ADJOINT_MODES.split(',') : MODES;
   const sizes = process.env.BENCH_ADJOINT_B ? process.env.BENCH_ADJOINT_B.split(',').map(Number) : [256, 1024];
   const horizons = process.env.BENCH_ADJOINT_T ? process.env.BENCH_ADJOINT_T.split(',').map(Number) : [1, 10, 100];
   const repeats = Math.max(1, Number(process.env.BENCH_ADJOINT_REPEAT ?? 1));
@@ -184,10 +206,10 @@ async function main(): Promise<void> {
     for (const B of sizes)
       for (const T of horizons)
         for (const mode of modes) {
-          if (mode === 'backprop' && B === 1024 && T === 100) {
+          if (mode.startsWith('backprop') && B === 1024 && T === 100) {
             if (rep === 0)
               console.log(
-                `backprop       | 1024 | 100 | skipped (tape of every stage of every step: ~0.5 GB, minutes here)`,
+                `${mode.padEnd(17)} | 1024 | 100 | skipped (tape of every stage of every step: ~0.5 GB, minutes here)`,
               );
             continue;
           }
@@ -196,7 +218,7 @@ async function main(): Promise<void> {
           const nfeRatio = row.bwdNfe > 0 ? (row.bwdNfe / row.fwdNfe).toFixed(2) : '-';
           console.log(
             [
-              mode.padEnd(14),
+              mode.padEnd(17),
               String(B).padStart(4),
               String(T).padStart(3),
               row.fwdMs.toFixed(0).padStart(6),
@@ -215,8 +237,12 @@ async function main(): Promise<void> {
   console.log(`\ntotal ${((performance.now() - started) / 1e3).toFixed(0)} s`);
   const B = sizes[sizes.length - 1];
   console.log(`\nTargets (B = ${B}; medians over ${repeats} run(s)):`);
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[(xs.length - 1) >> 1];
-  for (const mode of modes.filter((m) => m !== 'backprop')) {
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((x, y) => x - y);
+    const m = s.length >> 1;
+    return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  for (const mode of modes.filter((m) => !m.startsWith('backprop'))) {
     const at = (T: number) => rows.filter((r) => r.mode === mode && r.B === B && r.T === T);
     const tMax = horizons[horizons.length - 1];
     const last = at(tMax);
