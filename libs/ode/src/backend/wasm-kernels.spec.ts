@@ -145,6 +145,7 @@ describe('tuned WASM kernels', () => {
     const bias = rand([48], 8);
     const products: [string, () => tf.Tensor][] = [
       ['aᵀ·dy', () => tf.matMul(a, dy, true, false)],
+      ['narrow aᵀ·dy, computed as (dyᵀ·a)ᵀ', () => tf.matMul(tf.slice(a, [0, 0], [1024, 16]), dy, true, false)],
       ['dy·bᵀ', () => tf.matMul(dy, b, false, true)],
       ['(aᵀ)ᵀ·(bᵀ)ᵀ', () => tf.matMul(aT, bT, true, true)],
       ['rank 3, batch 1', () => tf.matMul(tf.reshape(a, [1, 1024, 64]), tf.reshape(dy, [1, 1024, 48]), true, false)],
@@ -175,21 +176,27 @@ describe('tuned WASM kernels', () => {
       expect(relDiff([fused.dataSync() as Float32Array], [plain.dataSync() as Float32Array])).toBeLessThan(1e-5);
       tf.dispose([fused, plain]);
     }
-    // Against a float64 reference, not only against the other kernel: (aᵀ·dy)[i, j] = Σ_b a[b, i] dy[b, j].
-    const got = tf.matMul(a, dy, true, false);
-    const av = a.dataSync();
+    // Against a float64 reference, not only against the other kernel: (aᵀ·dy)[i, j] = Σ_b a[b, i] dy[b, j]
+    // (a with 64 columns: direct; with 16 < 48 columns: reordered).
     const dv = dy.dataSync();
-    const gv = got.dataSync();
-    for (const [i, j] of [
-      [0, 0],
-      [63, 47],
-      [17, 5],
-    ]) {
-      let s = 0;
-      for (let k = 0; k < 1024; k++) s += av[k * 64 + i] * dv[k * 48 + j];
-      expect(Math.abs(gv[i * 48 + j] - s)).toBeLessThan(1e-4);
+    for (const cols of [64, 16]) {
+      const x = tf.slice(a, [0, 0], [1024, cols]);
+      const got = tf.matMul(x, dy, true, false);
+      expect(got.shape).toEqual([cols, 48]);
+      const xv = x.dataSync();
+      const gv = got.dataSync();
+      for (const [i, j] of [
+        [0, 0],
+        [cols - 1, 47],
+        [7, 5],
+      ]) {
+        let s = 0;
+        for (let k = 0; k < 1024; k++) s += xv[k * cols + i] * dv[k * 48 + j];
+        expect(Math.abs(gv[i * 48 + j] - s)).toBeLessThan(1e-4);
+      }
+      tf.dispose([x, got]);
     }
-    tf.dispose([a, b, aT, bT, dy, bias, got]);
+    tf.dispose([a, b, aT, bT, dy, bias]);
   });
 
   it('give the gradients of an MLP that the original kernels and central differences give', () => {

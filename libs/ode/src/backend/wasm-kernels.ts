@@ -17,7 +17,9 @@ import * as tf from '@tensorflow/tfjs';
  *   fast (XNNPACK) path for untransposed operands; with a transposed one it runs a naive loop, 10-15x
  *   slower ([1024, 64]ᵀ·[1024, 64]: about 3.3 ms CPU against 0.4 ms transposing first). The gradient
  *   of every matMul uses both flags (dA = dY·Bᵀ, dB = Aᵀ·dY). Unbatched products are rewritten as
- *   an explicit (fast) transpose followed by the untransposed kernel.
+ *   an explicit (fast) transpose followed by the untransposed kernel; Aᵀ·B with A narrower than B
+ *   runs as (Bᵀ·A)ᵀ, since XNNPACK repacks a fresh right operand on every call and the narrower one
+ *   is cheaper to pack (xᵀ·dY for x [1024, 16], dY [1024, 64]: about 0.31 → 0.21 ms CPU).
  * - **Sum** over leading axes (the gradient of a broadcast bias add reduces over the batch axis): the
  *   kernel transposes the reduced axes innermost with the slow transpose above; it now uses the
  *   fast one.
@@ -65,7 +67,7 @@ export function tuneWasmKernels(enable = true): boolean {
     return out;
   };
   const matMul =
-    (kernel: Kernel): Kernel =>
+    (kernel: Kernel, mayReorder: boolean): Kernel =>
     (args) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
@@ -78,24 +80,40 @@ export function tuneWasmKernels(enable = true): boolean {
       )
         return kernel(args);
       const temps: tf.TensorInfo[] = [];
-      const swapLast = (t: tf.TensorInfo): tf.TensorInfo => {
+      const swapLast = (t: tf.TensorInfo, temporary = true): tf.TensorInfo => {
         const r = t.shape.length;
         const perm = t.shape.map((_, i) => (i < r - 2 ? i : i === r - 2 ? r - 1 : r - 2));
         const out = transpose({ inputs: { x: t }, backend: args.backend, attrs: { perm } }) as tf.TensorInfo;
-        temps.push(out);
+        if (temporary) temps.push(out);
         return out;
       };
+      const plain = { ...args.attrs, transposeA: false, transposeB: false };
+      // Aᵀ·B with A [K, M], B [K, N] and M < N (e.g. dW = xᵀ·dY of a narrow first layer): XNNPACK
+      // packs its right operand on every call (fresh operands are not in its cache), which costs
+      // more per entry than a transpose, so pack the narrower A instead: (Bᵀ·A)ᵀ.
+      if (
+        mayReorder &&
+        attrs.transposeA &&
+        !attrs.transposeB &&
+        a.shape.length === 2 &&
+        b.shape.length === 2 &&
+        a.shape[1] < b.shape[1]
+      ) {
+        const product = kernel({ inputs: { a: swapLast(b), b: a }, backend: args.backend, attrs: plain });
+        try {
+          return swapLast(product as tf.TensorInfo, false);
+        } finally {
+          temps.forEach((t) => dispose(args.backend, t));
+          dispose(args.backend, product as tf.TensorInfo);
+        }
+      }
       const inputs = {
         ...args.inputs,
         a: attrs.transposeA ? swapLast(a) : a,
         b: attrs.transposeB ? swapLast(b) : b,
       };
       try {
-        return kernel({
-          inputs,
-          backend: args.backend,
-          attrs: { ...args.attrs, transposeA: false, transposeB: false },
-        });
+        return kernel({ inputs, backend: args.backend, attrs: plain });
       } finally {
         temps.forEach((t) => dispose(args.backend, t));
       }
@@ -105,8 +123,9 @@ export function tuneWasmKernels(enable = true): boolean {
     swap({ ...(found.get(name) as tf.KernelConfig), kernelFunc: kernelFunc as tf.KernelFunc });
   replace('Transpose', transpose);
   replace('Sum', sum);
-  replace('BatchMatMul', matMul(orig('BatchMatMul')));
-  replace('_FusedMatMul', matMul(orig('_FusedMatMul')));
+  replace('BatchMatMul', matMul(orig('BatchMatMul'), true));
+  // The fused bias and activation apply to the product as it comes out: no reordering there.
+  replace('_FusedMatMul', matMul(orig('_FusedMatMul'), false));
   return true;
 }
 
