@@ -144,6 +144,9 @@ describe.each(testDatabaseModes())('twin service (%s database)', (mode) => {
         [...Array(8).keys()].map((p) => (pa.has(p) ? 'inst-a' : 'inst-b')),
       );
       expect(b.service.partitions.ownedPartitions.filter((p) => pa.has(p))).toEqual([]);
+      // The gauge counts the partitions each instance holds (set when they are restored).
+      for (const twin of [a, b])
+        expect((await twin.metrics.getSingleMetric('twin_partitions_owned')!.get()).values[0].value).toBe(4);
       // Each reading is applied by the instance holding its machine's partition, and only by it.
       await feed([a, b]);
       const byA = new Set(a.publisher.updates.map((u) => u.machine.id));
@@ -161,6 +164,7 @@ describe.each(testDatabaseModes())('twin service (%s database)', (mode) => {
       await waitFor(() => (a.service.partitions.ownedPartitions.length === 8 ? true : undefined), 10_000, 'takeover');
       const takeoverMs = Date.now() - started;
       expect(takeoverMs).toBeLessThan(config.leaseTtlMs);
+      expect((await a.metrics.getSingleMetric('twin_partitions_owned')!.get()).values[0].value).toBe(8);
       // B's twins were checkpointed on release and restored by A.
       for (const id of bMachines) expect(Number.isNaN(a.service.processor.timeOf(id))).toBe(false);
     } finally {

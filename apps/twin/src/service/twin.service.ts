@@ -354,9 +354,11 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
         })),
       );
     }
-    this.metrics.partitions.set(this.partitions.ownedPartitions.length);
+    // The manager owns the partitions once this returns (restored first): count them in already.
+    const held = this.partitions.ownedPartitions.length + partitions.length;
+    this.metrics.partitions.set(held);
     this.logger.log(
-      `holds ${partitions.length} more partitions (${this.partitions.ownedPartitions.length} in all); restored ${restored} of ${ids.length} twins`,
+      `holds ${partitions.length} more partitions (${held} in all); restored ${restored} of ${ids.length} twins`,
     );
   }
 
