@@ -166,3 +166,35 @@ describe('embedded broker per-device publish rate', () => {
     }
   });
 });
+
+describe('MqttConnection.open against a refusing broker', () => {
+  it('retries through "server unavailable" and fails at once, with the reason, on bad credentials', async () => {
+    let attempts = 0;
+    const broker = await EmbeddedBroker.start({
+      port: 0,
+      host: '127.0.0.1',
+      authenticate: (_id, _user, password) => {
+        if (++attempts < 3) throw new Error('credentials store not open yet'); // CONNACK 3
+        return password?.toString() === 'good';
+      },
+    });
+    try {
+      const ok = await MqttConnection.open({
+        url: broker.url,
+        clientId: `retry-${uniqueId()}`,
+        username: 'device',
+        password: 'good',
+        minReconnectMs: 100,
+      });
+      await ok.close();
+      expect(attempts).toBeGreaterThanOrEqual(3);
+      const started = Date.now();
+      await expect(
+        MqttConnection.open({ url: broker.url, clientId: `bad-${uniqueId()}`, username: 'device', password: 'bad' }),
+      ).rejects.toThrow(/Bad username or password/i);
+      expect(Date.now() - started).toBeLessThan(10_000); // not the 15 s connect timeout
+    } finally {
+      await broker.close();
+    }
+  });
+});

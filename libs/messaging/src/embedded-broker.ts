@@ -90,57 +90,68 @@ export class EmbeddedBroker {
       authenticate: (client, username, password, done) => {
         usernames.set(client, username);
         if (!authenticate) return done(null, true);
-        Promise.resolve(authenticate(client.id, username, password)).then(
-          (ok) => {
-            if (ok) return done(null, true);
-            refuse('bad-credentials', `${who(client)}: bad username or password`);
-            const err = new Error('bad username or password') as AuthenticateError;
-            err.returnCode = 4;
-            done(err, false);
-          },
-          (err: Error) => done(Object.assign(err, { returnCode: 3 }) as AuthenticateError, false),
-        );
+        Promise.resolve()
+          .then(() => authenticate(client.id, username, password))
+          .then(
+            (ok) => {
+              if (ok) return done(null, true);
+              refuse('bad-credentials', `${who(client)}: bad username or password`);
+              const err = new Error('bad username or password') as AuthenticateError;
+              err.returnCode = 4;
+              done(err, false);
+            },
+            (err: Error) => {
+              EmbeddedBroker.logger.warn(
+                `${who(client)}: authentication failed (${err.message}); answered "server unavailable"`,
+              );
+              done(Object.assign(err, { returnCode: 3 }) as AuthenticateError, false);
+            },
+          );
       },
       ...((authorizePublish || limiter) && {
         authorizePublish: (client, packet, done) => {
           if (!client) return done(null);
           const username = usernames.get(client);
-          Promise.resolve(authorizePublish ? authorizePublish(client.id, username, packet.topic) : true).then(
-            (ok) => {
-              if (!ok) {
-                refuse('publish-not-allowed', `${who(client)} may not publish on ${packet.topic}; disconnected`);
-                return done(new Error(`not allowed to publish on ${packet.topic}`));
-              }
-              const key = limiter && publishLimit.key(client.id, username);
-              if (limiter && key !== null && key !== undefined && !limiter.take(key)) {
-                // The rest of the batch already read from this connection is refused too: log once.
-                if (rateLogged.has(client)) {
-                  refusals?.inc({ reason: 'rate-limited' });
+          Promise.resolve()
+            .then(() => (authorizePublish ? authorizePublish(client.id, username, packet.topic) : true))
+            .then(
+              (ok) => {
+                if (!ok) {
+                  refuse('publish-not-allowed', `${who(client)} may not publish on ${packet.topic}; disconnected`);
+                  return done(new Error(`not allowed to publish on ${packet.topic}`));
+                }
+                const key = limiter && publishLimit.key(client.id, username);
+                if (limiter && key !== null && key !== undefined && !limiter.take(key)) {
+                  // The rest of the batch already read from this connection is refused too: log once.
+                  if (rateLogged.has(client)) {
+                    refusals?.inc({ reason: 'rate-limited' });
+                    return done(new Error('message rate too high'));
+                  }
+                  rateLogged.add(client);
+                  refuse(
+                    'rate-limited',
+                    `${who(client)} publishes faster than ${limiter.perSecond}/s (burst ${limiter.burst}); message on ${packet.topic} not acknowledged, disconnected`,
+                  );
                   return done(new Error('message rate too high'));
                 }
-                rateLogged.add(client);
-                refuse(
-                  'rate-limited',
-                  `${who(client)} publishes faster than ${limiter.perSecond}/s (burst ${limiter.burst}); message on ${packet.topic} not acknowledged, disconnected`,
-                );
-                return done(new Error('message rate too high'));
-              }
-              done(null);
-            },
-            (err: Error) => done(err),
-          );
+                done(null);
+              },
+              (err: Error) => done(err),
+            );
         },
       }),
       ...(authorizeSubscribe && {
         authorizeSubscribe: (client, subscription, done) => {
           if (!client) return done(null, subscription);
-          Promise.resolve(authorizeSubscribe(client.id, usernames.get(client), subscription.topic)).then(
-            (ok) => {
-              if (!ok) refuse('subscribe-not-allowed', `${who(client)} may not subscribe to ${subscription.topic}`);
-              done(null, ok ? subscription : null);
-            },
-            (err: Error) => done(err, null),
-          );
+          Promise.resolve()
+            .then(() => authorizeSubscribe(client.id, usernames.get(client), subscription.topic))
+            .then(
+              (ok) => {
+                if (!ok) refuse('subscribe-not-allowed', `${who(client)} may not subscribe to ${subscription.topic}`);
+                done(null, ok ? subscription : null);
+              },
+              (err: Error) => done(err, null),
+            );
         },
       }),
     });

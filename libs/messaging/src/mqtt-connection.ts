@@ -81,6 +81,9 @@ export class MqttConnection {
       reconnectPeriod: options.minReconnectMs ?? 500,
       connectTimeout: 10_000,
       queueQoSZero: false,
+      // A refused CONNACK ("server unavailable" while the broker's credential store starts, a
+      // rotated password) is retried with backoff instead of leaving the process offline for good.
+      reconnectOnConnackError: true,
       customHandleAcks: options.customHandleAcks,
       ...(options.ca && { ca: options.ca }),
     });
@@ -96,7 +99,7 @@ export class MqttConnection {
       // Errors that a retry cannot fix (an untrusted certificate, refused credentials) fail at once;
       // an unreachable broker is retried until the timeout (it may still be starting).
       const onError = (err: Error & { code?: string | number }) => {
-        if (typeof err.code === 'string' && TRANSIENT.has(err.code)) return;
+        if (TRANSIENT.has(err.code ?? '') || err.message === 'connack timeout') return;
         clearTimeout(timer);
         client.end(true);
         reject(new Error(`could not connect to the MQTT broker at ${redact(options.url)}: ${err.message}`));
@@ -133,8 +136,12 @@ export class MqttConnection {
   }
 }
 
-/** Socket errors of a broker that is down or restarting: `open` keeps retrying through them. */
-const TRANSIENT = new Set([
+/**
+ * Errors of a broker that is down, restarting or busy: `open` keeps retrying through them. Socket
+ * codes, and CONNACK codes 3 (MQTT 3.1.1 "server unavailable"), 0x88 and 0x89 (MQTT 5 "server
+ * unavailable", "server busy").
+ */
+const TRANSIENT = new Set<string | number>([
   'ECONNREFUSED',
   'ECONNRESET',
   'ENOTFOUND',
@@ -142,6 +149,9 @@ const TRANSIENT = new Set([
   'EHOSTUNREACH',
   'EAI_AGAIN',
   'EPIPE',
+  3,
+  0x88,
+  0x89,
 ]);
 
 /** The URL without its password, for logs. */
