@@ -47,6 +47,40 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads TLS file paths and broker limits; TLS is off by default', () => {
+    expect(loadConfig({}).tls).toEqual({ http: null, mqttBroker: null, mqttCaFile: null });
+    expect(loadConfig({}).mqtt).toMatchObject({
+      deviceLimits: { maxMsgsPerSecond: 50, burst: 200 },
+      maxPacketBytes: 2_097_152,
+    });
+    const config = loadConfig({
+      HTTP_TLS_CERT_FILE: '/c.pem',
+      HTTP_TLS_KEY_FILE: '/k.pem',
+      MQTT_TLS_CERT_FILE: '/mc.pem',
+      MQTT_TLS_KEY_FILE: '/mk.pem',
+      MQTT_TLS_CA_FILE: '/ca.pem',
+      MQTT_DEVICE_MAX_MSGS_PER_S: '0',
+    });
+    expect(config.tls).toEqual({
+      http: { certFile: '/c.pem', keyFile: '/k.pem' },
+      mqttBroker: { certFile: '/mc.pem', keyFile: '/mk.pem', port: 8883 },
+      mqttCaFile: '/ca.pem',
+    });
+    expect(config.mqtt).toMatchObject({ deviceLimits: { maxMsgsPerSecond: 0 } });
+  });
+
+  it.each([
+    [{ HTTP_TLS_CERT_FILE: '/c.pem' }, 'HTTP_TLS_CERT_FILE and HTTP_TLS_KEY_FILE must be set together'],
+    [{ MQTT_TLS_KEY_FILE: '/k.pem' }, 'MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE must be set together'],
+    [
+      { MQTT_TLS_CERT_FILE: '/c.pem', MQTT_TLS_KEY_FILE: '/k.pem', MQTT_URL: 'mqtts://b:8883' },
+      'MQTT_TLS_CERT_FILE: configures the embedded broker, but MQTT_URL is set',
+    ],
+    [{ MQTT_MAX_PACKET_BYTES: '10' }, 'MQTT_MAX_PACKET_BYTES'],
+  ])('refuses the TLS and limit variables %j with a one-line reason', (env, reason) => {
+    expect(() => loadConfig(env)).toThrow(reason);
+  });
+
   it('names every bad variable at once', () => {
     expect(() => loadConfig({ PORT: '-1', MQTT_PORT: 'x' })).toThrow(/PORT: .*; MQTT_PORT: /);
   });
