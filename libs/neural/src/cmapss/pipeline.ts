@@ -149,14 +149,13 @@ export function predictRul(predictor: RulPredictor, engines: Engine[], drop = 0,
   return predictSeries(predictor, series);
 }
 
-/** Batched prediction for prepared windows (RUL in cycles, clipped at 0). */
+/** Batched prediction for prepared windows (RUL in cycles, clipped to [0, rulCap]). */
 export function predictSeries(predictor: RulPredictor, series: Series[], batch = 512): number[] {
   const out: number[] = [];
   const F = predictor.norm.features.length + 1;
   for (let i = 0; i < series.length; i += batch) {
     const seq = packSeries(series.slice(i, i + batch), F);
-    const v = tf.tidy(() => predictor.model.forward(seq).dataSync());
-    v.forEach((x) => out.push(Math.max(0, x * predictor.model.config.rulCap)));
+    predictor.model.predictCycles(seq).forEach((x) => out.push(x));
   }
   predictor.model.nfe.take();
   return out;

@@ -49,9 +49,25 @@ export class RulOdeRnn extends NeuralModel<RulModelConfig> {
     });
   }
 
-  /** Predicted RUL / cap at the last reading of each sequence: [B]. */
+  /** Predicted RUL / cap at the last reading of each sequence: [B] (unclipped; what training fits). */
   forward(seq: Sequences): tf.Tensor {
     const { h } = this.rnn.run(seq, { counter: this.nfe });
     return tf.reshape(this.head.apply(h), [seq.B]);
   }
+
+  /**
+   * Predicted RUL in cycles at the last reading of each sequence, clipped to [0, rulCap]: the target is
+   * piecewise linear and never exceeds the cap (Heimes 2008), so a raw head output above it (or below
+   * zero) is always further from the truth than the bound itself.
+   */
+  predictCycles(seq: Sequences): Float32Array {
+    const cap = this.config.rulCap;
+    const raw = tf.tidy(() => this.forward(seq).dataSync() as Float32Array);
+    return raw.map((x) => clipRul(x * cap, cap));
+  }
+}
+
+/** Clips a RUL prediction (cycles) to [0, cap]; NaN stays NaN (a diverged model must show). */
+export function clipRul(rul: number, cap: number): number {
+  return Math.min(cap, Math.max(0, rul));
 }
