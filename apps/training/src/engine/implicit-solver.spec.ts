@@ -89,7 +89,7 @@ describe.each(['ode-rnn', 'latent-ode'] as ModelKind[])('%s with radau5 and the 
         const vars = implicit.model.variables();
         const { value, grads } = tf.variableGrads(() => implicit.loss(seq).loss, vars);
         losses.push(value.dataSync()[0]);
-        opt.applyGradients(grads);
+        opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
         value.dispose();
         Object.values(grads).forEach((g) => g.dispose());
         implicit.model.nfe.take();
