@@ -15,6 +15,8 @@ interface EdgeNodeState {
   /** Metric aliases bound by births: key `<device or ''>` -> alias -> sensor name. */
   aliases: Map<string, Map<number, string>>;
   devices: Set<string>;
+  /** Whether the edge node itself is a machine: it declared or sent sensor metrics of its own. */
+  nodeIsMachine: boolean;
 }
 
 /** How far back a `seq` may repeat before it counts as a gap rather than a redelivery. */
@@ -22,7 +24,9 @@ const REDELIVERY_WINDOW = 32;
 
 /**
  * Sparkplug B state of the edge nodes this instance hears from, and the decoding of their
- * messages: group -> plant, edge node (and device) -> machine ({@link sparkplugMachineId});
+ * messages: group -> plant, each device -> a machine ({@link sparkplugMachineId}); an edge node
+ * is a machine too only if it has sensors of its own (numeric metrics in its NBIRTH or NDATA) —
+ * a gateway whose births carry only `bdSeq` and `Node Control/...` is not registered;
  * metric aliases bound at NBIRTH/DBIRTH and resolved in NDATA/DDATA; the per-node `seq`
  * (0..255, wrapping) checked for gaps; NDEATH/DDEATH mark machines stale; historical metrics
  * are stored at their own timestamps.
@@ -60,7 +64,9 @@ export class SparkplugDecoder {
 
     if (type === 'NDEATH') {
       const node = this.nodes.get(nodeKey);
-      const dead = [machineId, ...[...(node?.devices ?? [])].map((d) => sparkplugMachineId(edgeNode, d)!)];
+      const devices = [...(node?.devices ?? [])].map((d) => sparkplugMachineId(edgeNode, d)!);
+      // A node this instance knows nothing about (it restarted since the birth) may be a machine.
+      const dead = !node || node.nodeIsMachine ? [machineId, ...devices] : devices;
       for (const id of dead) {
         out.stale.push({ machineId: id, since: payloadTime });
         out.events.push({ machineId: id, plantId: group, kind: 'death', time: payloadTime, detail: { type } });
@@ -73,7 +79,7 @@ export class SparkplugDecoder {
     const seq = toNumber(message.seq);
     let node = this.nodes.get(nodeKey);
     if (type === 'NBIRTH') {
-      node = { lastSeq: null, aliases: new Map(), devices: new Set(node?.devices ?? []) };
+      node = { lastSeq: null, aliases: new Map(), devices: new Set(node?.devices ?? []), nodeIsMachine: false };
       this.nodes.set(nodeKey, node);
       this.pendingRebirth.delete(nodeKey);
     }
@@ -112,7 +118,7 @@ export class SparkplugDecoder {
       aliases = new Map();
       if (!node) {
         // A device born before this instance saw its node's birth: track it anyway.
-        node = { lastSeq: seq, aliases: new Map(), devices: new Set() };
+        node = { lastSeq: seq, aliases: new Map(), devices: new Set(), nodeIsMachine: false };
         this.nodes.set(nodeKey, node);
       }
       node.aliases.set(aliasKey, aliases);
@@ -140,6 +146,8 @@ export class SparkplugDecoder {
       if (!sensor) return rejected('wrong-shape', 'a metric with an empty name');
       // Properties and control metrics (bdSeq, Node Control/...) are not sensor readings.
       if (metric.name === 'bdSeq' || metric.name?.startsWith('Node Control/')) continue;
+      // A birth declares its numeric metrics as the machine's sensors, even those without a value yet.
+      if (birth && NUMERIC_TYPES.has(String(metric.type))) sensors.add(sensor);
       const value = metricValue(metric);
       if (typeof value === 'string') {
         this.skipped[value]++;
@@ -152,7 +160,10 @@ export class SparkplugDecoder {
       sensors.add(sensor);
     }
     out.readings = readings;
-    if (readings.length > 0 || birth) out.machines.push({ id: machineId, plantId: group, sensors: [...sensors] });
+    // A device is a machine from its birth on; an edge node only once it has sensors of its own.
+    const isMachine = device !== undefined ? readings.length > 0 || birth : sensors.size > 0;
+    if (isMachine) out.machines.push({ id: machineId, plantId: group, sensors: [...sensors] });
+    if (device === undefined && node && sensors.size > 0) node.nodeIsMachine = true;
     return out;
   }
 
@@ -176,6 +187,21 @@ export function encodeRebirthCommand(now: number): Buffer {
     }),
   );
 }
+
+/** Sparkplug datatypes that carry a number (booleans are stored as 0/1). */
+const NUMERIC_TYPES = new Set([
+  'Int8',
+  'Int16',
+  'Int32',
+  'Int64',
+  'UInt8',
+  'UInt16',
+  'UInt32',
+  'UInt64',
+  'Float',
+  'Double',
+  'Boolean',
+]);
 
 function metricValue(metric: UMetric): number | SkippedMetric {
   if (metric.isNull) return 'null';
