@@ -17,6 +17,9 @@ import { waitFor, uniqueId } from '@continuum/runtime';
  * lose its last writes to SIGKILL anyway. Brokers: aedes in this test process (an embedded broker
  * dies with its process, so ingestion must be the separate one), and MQTT_URL (Mosquitto with
  * deploy/mosquitto/mosquitto.conf in CI) with a plain and with a `$share` subscription.
+ * MQTT_URL must not drop queued QoS 1 messages (deploy/mosquitto/mosquitto.conf, as CI runs it on
+ * :1884): a Mosquitto with Debian's defaults (max_queued_messages 1000) drops what queues up while
+ * ingestion is down, and this test then fails, as it should.
  */
 const root = join(__dirname, '..');
 const mainJs = join(root, 'dist/apps/ingestion/src/main.js');
@@ -34,7 +37,7 @@ const MESSAGES = 6000;
 /** An ingestion child process; any probe fails at once (with its output) if it exited unasked. */
 class IngestionChild {
   readonly child: ChildProcess;
-  private output = '';
+  output = '';
   private exit: string | null = null;
   private killed = false;
 
@@ -145,7 +148,9 @@ describeWithDb.each(cases)('ingestion process killed with SIGKILL ($broker broke
         },
         timeoutMs,
         what,
-      );
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message} (${await count()} stored); ingestion's output:\n${child.output.slice(-4000)}`);
+      });
 
     let child = await start();
     const pub = await MqttConnection.open({ url, clientId: `${prefix}-pub` });

@@ -13,8 +13,13 @@ import { IngestionRepository } from './storage/ingestion.repository';
  */
 @Module({})
 export class IngestionModule {
-  static register(infra: Infrastructure): DynamicModule {
-    const messaging: IngestionMessaging = { options: infra.messaging, embeddedBroker: infra.broker !== null };
+  /** `messaging` overrides the consumer's MQTT settings (tests and benchmarks: e.g. `mqttVersions: [4]`). */
+  static register(infra: Infrastructure, messagingOverrides: Partial<IngestionMessaging> = {}): DynamicModule {
+    const messaging: IngestionMessaging = {
+      options: infra.messaging,
+      embeddedBroker: infra.broker !== null,
+      ...messagingOverrides,
+    };
     return {
       module: IngestionModule,
       imports: [TerminusModule, infra.modules.persistence, infra.modules.messaging],

@@ -1,6 +1,6 @@
 import { parseSparkplugTopic, parseTelemetryTopic } from '@continuum/contracts';
 import { rejected, type DecodedMessage, type TimeWindow } from './decoded-message';
-import { decodeJsonTelemetry } from './json-telemetry.decoder';
+import { decodeJsonTelemetry, type JsonValidation } from './json-telemetry.decoder';
 import { SparkplugDecoder } from './sparkplug.decoder';
 
 export interface MessageDecoderOptions extends TimeWindow {
@@ -13,6 +13,8 @@ export interface MessageDecoderOptions extends TimeWindow {
  */
 export class MessageDecoder {
   readonly sparkplug: SparkplugDecoder;
+  /** How JSON payloads are checked; `zod` only to compare against (tests, the benchmark's baseline). */
+  jsonValidation: JsonValidation = 'fast';
 
   constructor(private readonly options: MessageDecoderOptions) {
     this.sparkplug = new SparkplugDecoder(options);
@@ -29,6 +31,6 @@ export class MessageDecoder {
     }
     const address = parseTelemetryTopic(topic);
     if (!address) return rejected('bad-topic', 'not a telemetry topic plants/{plantId}/machines/{machineId}/telemetry');
-    return decodeJsonTelemetry(address, payload, now, this.options);
+    return decodeJsonTelemetry(address, payload, now, this.options, this.jsonValidation);
   }
 }

@@ -7,11 +7,11 @@ import {
 } from '@nestjs/common';
 import type { IngestionConfig } from '@continuum/config';
 import { SPARKPLUG_FILTER, TELEMETRY_FILTER } from '@continuum/contracts';
-import { MqttConnection, type MessagingOptions } from '@continuum/messaging';
-import { generate } from 'mqtt-packet';
+import type { MessagingOptions } from '@continuum/messaging';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { encodeRebirthCommand } from '../decoding/sparkplug.decoder';
 import { INGESTION_CONFIG, IngestionService } from '../pipeline/ingestion.service';
+import { ConsumerSession } from './consumer-session';
 
 export const INGESTION_MESSAGING = Symbol('INGESTION_MESSAGING');
 
@@ -19,12 +19,15 @@ export const INGESTION_MESSAGING = Symbol('INGESTION_MESSAGING');
 export interface IngestionMessaging {
   options: MessagingOptions;
   embeddedBroker: boolean;
+  /** MQTT versions to try, in order (default 5, then 3.1.1); `[4]` is the pre-MQTT-5 baseline of bench:ingest. */
+  mqttVersions?: readonly (4 | 5)[];
 }
 
 /**
  * Device-facing MQTT consumer of ingestion: its own connection with a fixed client id
  * (`<MQTT_CLIENT_ID>-ingestion-<INGESTION_INSTANCE>`) and a persistent session (clean session
- * off, QoS 1), so that the broker queues telemetry while ingestion is down or slow.
+ * off, QoS 1, MQTT 5 where the broker speaks it: see {@link ConsumerSession}), so that the
+ * broker queues telemetry while ingestion is down or slow.
  *
  * Acknowledgement: mqtt.js reads the next packet only when its `handleMessage` hook calls back,
  * and sends PUBACK at that moment unless the callback gets an error. This consumer calls back at
@@ -37,9 +40,10 @@ export interface IngestionMessaging {
 @Injectable()
 export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('IngestionConsumer');
-  private connection: MqttConnection | null = null;
-  private pendingAcks: Buffer[] = [];
+  private connection: ConsumerSession | null = null;
+  private pendingAcks: number[] = [];
   private pendingStream: unknown = null;
+  private pendingClient: MqttClient | null = null;
   private flushScheduled = false;
   private rebirthTimer: NodeJS.Timeout | undefined;
 
@@ -54,6 +58,11 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
     return `${this.messaging.options.clientIdPrefix ?? 'continuum'}-ingestion-${this.config.instance}`;
   }
 
+  /** The MQTT version of the session (5, or 3.1.1 where the broker has no MQTT 5); null before it connects. */
+  get protocolVersion(): 4 | 5 | null {
+    return this.connection?.protocolVersion ?? null;
+  }
+
   /** The subscription filters, shared (`$share/<group>/...`) with an external broker unless configured off. */
   get filters(): string[] {
     const shared =
@@ -64,17 +73,21 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     const { options } = this.messaging;
-    this.connection = await MqttConnection.open({
+    this.connection = await ConsumerSession.open({
       url: options.url,
       clientId: this.clientId,
       username: options.username,
       password: options.password,
-      clean: false,
+      ca: options.ca,
+      versions: this.messaging.mqttVersions,
       // The broker replays the session's queued messages right after CONNACK, before `open` resolves.
       handleMessage: (packet, callback, client) => this.handle(client, packet as IPublishPacket, callback),
     });
     await this.connection.subscribe(this.filters, 1);
-    this.logger.log(`subscribed to ${this.filters.join(', ')} as ${this.clientId} (persistent session, QoS 1)`);
+    this.logger.log(
+      `subscribed to ${this.filters.join(', ')} as ${this.clientId} ` +
+        `(persistent session, QoS 1, MQTT ${this.connection.protocolVersion === 5 ? '5' : '3.1.1'})`,
+    );
     this.rebirthTimer = setInterval(() => this.requestRebirths(), 2000);
     this.rebirthTimer.unref();
   }
@@ -114,8 +127,10 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
       if (this.pendingStream !== stream) {
         this.flushAcks();
         this.pendingStream = stream;
+        // The client itself, not this.connection: batches can commit before `open` has resolved.
+        this.pendingClient = client;
       }
-      this.pendingAcks.push(generate({ cmd: 'puback', messageId }));
+      this.pendingAcks.push(messageId);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         queueMicrotask(() => this.flushAcks());
@@ -126,9 +141,9 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
   /** Writes the PUBACKs collected since the last flush in one write. */
   private flushAcks(): void {
     this.flushScheduled = false;
-    const client = this.connection?.client;
+    const client = this.pendingClient;
     if (this.pendingAcks.length > 0 && client && client.stream === this.pendingStream && client.connected)
-      client.stream.write(Buffer.concat(this.pendingAcks));
+      client.stream.write(encodePubacks(this.pendingAcks));
     this.pendingAcks = [];
   }
 
@@ -139,10 +154,24 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
     for (const { group, edgeNode } of this.service.decoder.sparkplug.takeRebirthRequests()) {
       this.logger.log(`asking Sparkplug edge node ${group}/${edgeNode} to rebirth (unknown aliases)`);
       connection
-        .publish(`spBv1.0/${group}/NCMD/${edgeNode}`, encodeRebirthCommand(Date.now()), { qos: 0 })
+        .publish(`spBv1.0/${group}/NCMD/${edgeNode}`, encodeRebirthCommand(Date.now()), 0)
         .catch(() => undefined);
     }
   }
+}
+
+/**
+ * PUBACK packets for these message ids, back to back: fixed header 0x40, remaining length 2,
+ * the id (MQTT 3.1.1 §3.4; in MQTT 5 a PUBACK without reason code means success, §3.4.2.1).
+ */
+export function encodePubacks(messageIds: readonly number[]): Buffer {
+  const out = Buffer.allocUnsafe(messageIds.length * 4);
+  for (let i = 0; i < messageIds.length; i++) {
+    out[i * 4] = 0x40;
+    out[i * 4 + 1] = 0x02;
+    out.writeUInt16BE(messageIds[i], i * 4 + 2);
+  }
+  return out;
 }
 
 const NOT_NOW = 'ingestion is shutting down';

@@ -46,6 +46,8 @@ class Batch {
   rows = 0;
   /** Memory units held (readings, at least one per message). */
   units = 0;
+  /** Messages of the batch that came on Sparkplug topics (the rest are JSON); counted at sealing. */
+  sparkplugMessages = 0;
 }
 
 /**
@@ -96,9 +98,9 @@ export class IngestionService {
    * once the queue has drained below its bound (the caller must not read more until then).
    */
   accept(message: InboundMessage): Promise<void> | undefined {
+    const sparkplug = message.topic.startsWith('spBv1.0/');
     const decoded = this.decoder.decode(message.topic, message.payload, message.receivedAt);
-    this.metrics.received.inc({ kind: message.topic.startsWith('spBv1.0/') ? 'sparkplug' : 'json' });
-    this.reportSparkplugCounters();
+    if (sparkplug) this.reportSparkplugCounters();
     const keep = decoded.rejection ? Math.min(message.payload.length, this.config.deadLetterPayloadBytes) : 0;
     const pending: PendingMessage = {
       topic: message.topic,
@@ -106,19 +108,24 @@ export class IngestionService {
       payload: keep > 0 ? Buffer.from(message.payload.subarray(0, keep)) : EMPTY,
       payloadBytes: message.payload.length,
       receivedAt: message.receivedAt,
-      ...decoded,
+      readings: decoded.readings,
+      machines: decoded.machines,
+      events: decoded.events,
+      stale: decoded.stale,
+      rejection: decoded.rejection,
     };
     const batch = (this.current ??= new Batch());
     batch.messages.push(pending);
+    if (sparkplug) batch.sparkplugMessages++;
     if (message.ack) batch.acks.push(message.ack);
     batch.rows += decoded.readings.length;
-    const units = Math.max(1, decoded.readings.length);
+    const units = decoded.readings.length > 0 ? decoded.readings.length : 1;
     batch.units += units;
     this.heldUnits += units;
-    this.metrics.queueRows.set(this.heldUnits);
     if (batch.rows >= this.config.batchMaxRows) this.seal();
     else this.timer ??= setTimeout(() => this.seal(), this.config.batchMaxMs);
     if (this.heldUnits < this.config.queueMaxRows) return undefined;
+    this.metrics.queueRows.set(this.heldUnits);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -162,6 +169,12 @@ export class IngestionService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (!this.current) return;
+    // Counted per batch, not per message: prom-client's labelled inc costs a label lookup each time.
+    const { messages, sparkplugMessages } = this.current;
+    if (sparkplugMessages > 0) this.metrics.received.inc({ kind: 'sparkplug' }, sparkplugMessages);
+    if (messages.length > sparkplugMessages)
+      this.metrics.received.inc({ kind: 'json' }, messages.length - sparkplugMessages);
+    this.metrics.queueRows.set(this.heldUnits);
     this.sealed.push(this.current);
     this.current = null;
     this.pump();

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { DatabaseConfig } from '@continuum/config';
 import { MqttConnection } from '@continuum/messaging';
 import { IngestionModule } from '../ingestion.module';
-import { TelemetryConsumer } from '../mqtt/telemetry.consumer';
+import { TelemetryConsumer, type IngestionMessaging } from '../mqtt/telemetry.consumer';
 import { IngestionService } from '../pipeline/ingestion.service';
 import { startProcess, type Infrastructure, type RunningProcess, uniqueId, waitFor } from '@continuum/runtime';
 
@@ -24,7 +24,7 @@ export interface IngestionHarness {
 
 export async function startIngestion(
   database: DatabaseConfig,
-  options: { mqttUrl?: string; env?: Record<string, string> } = {},
+  options: { mqttUrl?: string; env?: Record<string, string>; messaging?: Partial<IngestionMessaging> } = {},
 ): Promise<IngestionHarness> {
   const env: NodeJS.ProcessEnv = {
     LOG_LEVEL: 'warn',
@@ -38,7 +38,10 @@ export async function startIngestion(
   @Module({})
   class TestIngestionModule {
     static register(infra: Infrastructure): DynamicModule {
-      return { module: TestIngestionModule, imports: [infra.modules.config, IngestionModule.register(infra)] };
+      return {
+        module: TestIngestionModule,
+        imports: [infra.modules.config, IngestionModule.register(infra, options.messaging)],
+      };
     }
   }
   const proc = await startProcess(
