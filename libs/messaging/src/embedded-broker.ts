@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Counter, type Registry } from 'prom-client';
 import type { Aedes, AuthenticateError, Client } from 'aedes' with { 'resolution-mode': 'import' };
-import { PacketSizeGuard } from './packet-size-guard';
+import { guardPacketSize } from './packet-size-guard';
 import { PublishRateLimiter } from './publish-rate-limiter';
 
 /** Why the embedded broker refused something (the `reason` label of `mqtt_broker_refusals_total`). */
@@ -158,17 +158,17 @@ export class EmbeddedBroker {
     const { maxPacketBytes } = options;
     const handle = (socket: Socket) => {
       if (!maxPacketBytes) return aedes.handle(socket);
-      const guard: PacketSizeGuard & { client?: Client } = new PacketSizeGuard(socket, maxPacketBytes, (v) =>
+      const guarded: Socket & { client?: Client } = guardPacketSize(socket, maxPacketBytes, (v) =>
         refuse(
           'packet-too-large',
-          `${guard.client ? who(guard.client) : `connection from ${socket.remoteAddress}`} sent ${
+          `${guarded.client ? who(guarded.client) : `connection from ${socket.remoteAddress}`} sent ${
             v.kind === 'too-large'
               ? `a packet of ${v.bytes} bytes (limit ${maxPacketBytes})`
               : 'a malformed packet length'
           }; disconnected`,
         ),
       );
-      return aedes.handle(guard);
+      return aedes.handle(guarded);
     };
     const opened: { close(cb: () => void): void }[] = [];
     try {
