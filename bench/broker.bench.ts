@@ -1,6 +1,6 @@
 /**
- * node -r @swc-node/register bench/broker.bench.ts — what the embedded broker's input limits cost: QoS 1 messages through
- * aedes as shipped before issue 13 (no guard) and with the packet size guard (MQTT_MAX_PACKET_BYTES)
+ * node -r @swc-node/register bench/broker.bench.ts — what the embedded broker's input limits
+ * cost: QoS 1 messages through aedes as shipped before issue 13 (no guard) and with the packet size guard (MQTT_MAX_PACKET_BYTES)
  * and the per-device rate limiter (a bucket large enough never to refuse), in the same run,
  * alternating, printed as ratios. One publisher with up to 1000 messages in flight, one QoS 1
  * subscriber; a round ends when the subscriber has every message.
