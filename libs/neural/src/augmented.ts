@@ -54,13 +54,15 @@ export class AugmentedNeuralOde extends NeuralModel<AugmentedNodeConfig> {
   /** @param x [B, inputDim] @returns [B, outputDim] */
   forward(x: tf.Tensor): tf.Tensor {
     const h0 = this.config.augmentDim > 0 ? tf.concat([x, tf.zeros([x.shape[0], this.config.augmentDim])], 1) : x;
+    const params = this.variables();
     const ys = solveAt(
       (t, h) => this.field.apply(t, h),
       h0,
       [0, this.config.t1 ?? 1],
-      this.variables(),
+      params,
       this.solver,
       this.nfe,
+      this.field.adjointVjp(params),
     );
     const hT = tf.squeeze(tf.slice(ys, [1, 0, 0], [1, -1, -1]), [0]);
     return this.readout.apply(hT);

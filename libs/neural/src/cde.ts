@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { FieldVjpResult, PreparedFieldVjp } from '@continuum/ode';
 import { type Activation, Dense } from './layers';
 import { NeuralModel } from './model';
 import { type CubicPath, evaluatePath, hermiteBackwardCubic, naturalCubicSpline } from './spline';
@@ -73,23 +74,56 @@ export class NeuralCde extends NeuralModel<NeuralCdeConfig> {
     const S = B * C;
     let z = this.initial.apply(tf.tensor2d(evaluatePath(path, knots[0]), [B, C]));
     const zs: tf.Tensor[] = [z];
+    const params = this.variables();
     for (let i = 0; i + 1 < knots.length; i++) {
       const k = i * S;
       const bi = tf.tensor2d(path.b.subarray(k, k + S), [B, C]);
       const ci = tf.tensor2d(path.c.subarray(k, k + S), [B, C]);
       const di = tf.tensor2d(path.d.subarray(k, k + S), [B, C]);
       const ti = knots[i];
-      const f = (t: tf.Tensor, y: tf.Tensor): tf.Tensor => {
+      // dX/dt of the cubic piece: b + 2c τ + 3d τ², τ = t − t_i; [B, C].
+      const dXdt = (t: tf.Tensor) => {
         const tau = tf.sub(t, ti);
-        const dX = tf.add(bi, tf.mul(tau, tf.add(tf.mul(ci, 2), tf.mul(tf.mul(di, 3), tau)))); // [B, C]
-        const g = tf.reshape(this.field.apply(t, y), [B, H, C]);
-        return tf.squeeze(tf.matMul(g, tf.expandDims(dX, 2)), [2]);
+        return tf.add(bi, tf.mul(tau, tf.add(tf.mul(ci, 2), tf.mul(tf.mul(di, 3), tau))));
       };
-      const ys = solveAt(f, z, [ti, knots[i + 1]], this.variables(), this.solver, this.nfe);
+      const f = (t: tf.Tensor, y: tf.Tensor): tf.Tensor => {
+        const g = tf.reshape(this.field.apply(t, y), [B, H, C]);
+        return tf.squeeze(tf.matMul(g, tf.expandDims(dXdt(t), 2)), [2]);
+      };
+      const vjp = this.controlledVjp(params, dXdt, B);
+      const ys = solveAt(f, z, [ti, knots[i + 1]], params, this.solver, this.nfe, vjp);
       z = tf.squeeze(tf.slice(ys, [1, 0, 0], [1, -1, -1]), [0]);
       if ((this.solver.gradient ?? 'adjoint') === 'adjoint') this.nfe.retain(bi, ci, di);
       zs.push(z);
     }
     return { zs: tf.stack(zs), output: this.readout.apply(z) };
+  }
+
+  /**
+   * VJP of the controlled field F(t, z) = g(z)·dX/dt (g = the field's output as [B, H, C]) from the
+   * field's hand-written VJP: vᵀ∂F/∂(z, θ) = wᵀ∂g/∂(z, θ) with w[b, h·C + c] = v[b, h]·dX/dt[b, c] (the
+   * outer product per sample, in the field's row-major [H, C] output layout).
+   */
+  private controlledVjp(params: tf.Variable[], dXdt: (t: tf.Tensor) => tf.Tensor, B: number): PreparedFieldVjp {
+    const H = this.config.hiddenDim;
+    const C = this.config.inputChannels;
+    const field = this.field.adjointVjp(params);
+    return {
+      prepare: () => {
+        const inner = field.prepare();
+        return {
+          vjp: (t, z, v) =>
+            tf.tidy(() => {
+              const dX = dXdt(t);
+              const w = tf.reshape(tf.mul(tf.expandDims(v, 2), tf.expandDims(dX, 1)), [B, H * C]);
+              const r = inner.vjp(t, z, w);
+              const g = tf.reshape(r.value as tf.Tensor, [B, H, C]);
+              const value = tf.squeeze(tf.matMul(g, tf.expandDims(dX, 2)), [2]);
+              return { value, dy: r.dy, dParams: r.dParams };
+            }) as FieldVjpResult,
+          release: inner.release,
+        };
+      },
+    };
   }
 }

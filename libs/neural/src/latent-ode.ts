@@ -145,7 +145,9 @@ export class LatentOde extends NeuralModel<LatentOdeConfig> {
   latentTrajectory(z0: tf.Tensor, t0: number, times: number[]): tf.Tensor {
     const ts = times[0] === t0 ? times : [t0, ...times];
     if (ts.length === 1) return tf.expandDims(z0, 0);
-    const zs = solveAt((t, z) => this.dynamics.apply(t, z), z0, ts, this.variables(), this.solver, this.nfe);
+    const params = this.variables();
+    const f = (t: tf.Tensor, z: tf.Tensor) => this.dynamics.apply(t, z);
+    const zs = solveAt(f, z0, ts, params, this.solver, this.nfe, this.dynamics.adjointVjp(params));
     return ts === times ? zs : tf.slice(zs, [1, 0, 0], [times.length, -1, -1]);
   }
 

@@ -67,7 +67,9 @@ export class OdeRnn {
 
   /** Evolves hidden states h [B, H] from times t0 to t1 (per sample). */
   evolve(h: tf.Tensor, t0: ArrayLike<number>, t1: ArrayLike<number>, counter?: NfeCounter): tf.Tensor {
-    return solveIntervals((t, z) => this.field.apply(t, z), h, t0, t1, this.params(), this.solver, counter);
+    const params = this.params();
+    const f = (t: tf.Tensor, z: tf.Tensor) => this.field.apply(t, z);
+    return solveIntervals(f, h, t0, t1, params, this.solver, counter, this.field.adjointVjp(params));
   }
 
   /**

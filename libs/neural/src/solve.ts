@@ -4,6 +4,8 @@ import {
   odeintAdjoint,
   type AdjointStats,
   type FieldVjp,
+  type FieldVjpFn,
+  type FieldVjpResult,
   type OdeintAdjointOptions,
   type OdeintOptions,
   type TensorField,
@@ -29,6 +31,13 @@ export interface SolverConfig {
   gradient?: GradientMode;
   /** Adjoint norm ('seminorm' by default: Kidger, Chen & Lyons 2021). */
   adjointNorm?: 'mixed' | 'seminorm';
+  /**
+   * Vector–Jacobian products of the adjoint's backward pass: 'analytic' (default) uses the hand-written
+   * VJP a model passes to {@link solveAt} (its `NeuralVectorField.adjointVjp`), 'autodiff' ignores it
+   * and lets `odeintAdjoint` differentiate the field with `tf.grads` (same gradient to float32
+   * round-off; kept as a switch for checks and fields without a VJP).
+   */
+  fieldVjp?: 'analytic' | 'autodiff';
 }
 
 /**
@@ -107,7 +116,8 @@ function odeOptions(cfg: SolverConfig): OdeintOptions<tf.Tensor> {
  * @param cfg solver and gradient settings
  * @param counter receives the NFE
  * @param vjp hand-written vector–Jacobian product of f for the adjoint's backward pass, e.g.
- *   `NeuralVectorField.adjointVjp(params)` (default: `f.vjp`, else autodiff of f)
+ *   `NeuralVectorField.adjointVjp(params)` (default: `f.vjp`, else autodiff of f); ignored when
+ *   `cfg.fieldVjp` is 'autodiff' and by backprop
  * @returns ys [ts.length, B, d]
  */
 export function solveAt(
@@ -120,10 +130,11 @@ export function solveAt(
   vjp?: FieldVjp,
 ): tf.Tensor {
   if ((cfg.gradient ?? 'adjoint') === 'adjoint') {
+    const useVjp = vjp !== undefined && (cfg.fieldVjp ?? 'analytic') === 'analytic';
     const opts: OdeintAdjointOptions = {
       ...odeOptions(cfg),
       adjointNorm: cfg.adjointNorm ?? 'seminorm',
-      ...(vjp ? { vjp } : {}),
+      ...(useVjp ? { vjp } : {}),
     };
     const r = odeintAdjoint(f, y0, ts, params, opts);
     counter?.track(r.stats);
@@ -142,6 +153,8 @@ export type BatchField = (t: tf.Tensor, y: tf.Tensor) => tf.Tensor;
  * variables t = t0 + s (t1 − t0), s ∈ [0, 1], of `odeintIntervals`, written over `odeint` /
  * `odeintAdjoint` so that either gradient strategy applies). Samples with t1 = t0 are unchanged.
  *
+ * @param vjp hand-written VJP of `f` (t [B, 1]) for the adjoint, e.g. `NeuralVectorField.adjointVjp(params)`;
+ *   composed here with the change of variables (see {@link rescaledVjp})
  * @returns the states at t1, [B, d]
  */
 export function solveIntervals(
@@ -152,6 +165,7 @@ export function solveIntervals(
   params: tf.Variable[],
   cfg: SolverConfig,
   counter?: NfeCounter,
+  vjp?: FieldVjp,
 ): tf.Tensor {
   const B = y0.shape[0];
   const span = Float32Array.from({ length: B }, (_, i) => t1[i] - t0[i]);
@@ -159,7 +173,7 @@ export function solveIntervals(
   const startT = tf.tensor2d(Float32Array.from(t0), [B, 1]);
   const spanT = tf.tensor2d(span, [B, 1]);
   const fs: TensorField = (s, z) => tf.mul(f(tf.add(startT, tf.mul(spanT, s)), z), spanT);
-  const ys = solveAt(fs, y0, [0, 1], params, cfg, counter);
+  const ys = solveAt(fs, y0, [0, 1], params, cfg, counter, vjp && rescaledVjp(vjp, startT, spanT));
   const y = tf.squeeze(tf.slice(ys, [1, 0, 0], [1, -1, -1]), [0]);
   ys.dispose();
   if ((cfg.gradient ?? 'adjoint') === 'adjoint') {
@@ -174,4 +188,31 @@ export function solveIntervals(
     spanT.dispose();
   }
   return y;
+}
+
+/** The per-pass product of a {@link FieldVjp} (a plain function or a prepared one). */
+function prepareVjp(vjp: FieldVjp): { vjp: FieldVjpFn; release?: () => void } {
+  return typeof vjp === 'function' ? { vjp } : vjp.prepare();
+}
+
+/**
+ * VJP of the time-rescaled field g(s, z) = f(t0 + s·Δ, z)·Δ of {@link solveIntervals} from a VJP of f:
+ * vᵀ∂g/∂z = (v·Δ)ᵀ∂f/∂z and vᵀ∂g/∂θ = (v·Δ)ᵀ∂f/∂θ (Δ is a constant [B, 1] column, so it scales the
+ * cotangent row-wise), and g = f·Δ.
+ */
+export function rescaledVjp(vjp: FieldVjp, startT: tf.Tensor, spanT: tf.Tensor): FieldVjp {
+  return {
+    prepare: () => {
+      const inner = prepareVjp(vjp);
+      return {
+        vjp: (s, z, v) =>
+          tf.tidy(() => {
+            const r = inner.vjp(tf.add(startT, tf.mul(spanT, s)), z, tf.mul(v, spanT));
+            if (!r.value) return { dy: r.dy, dParams: r.dParams };
+            return { value: tf.mul(r.value, spanT), dy: r.dy, dParams: r.dParams };
+          }) as FieldVjpResult,
+        release: inner.release,
+      };
+    },
+  };
 }
