@@ -190,6 +190,23 @@ describe('forecast detector', () => {
     expect(probabilityRulWithin(rul, 100 * DAY)).toBe(1);
   });
 
+  it('treats quantiles at the forecast horizon as censored (not within the horizon), not as crossing there', () => {
+    // 24 h forecast, 10-50% of the samples cross within it: p50 and p90 sit at the horizon.
+    const censored = { p10: 6 * 3_600_000, p50: DAY, p90: DAY };
+    expect(probabilityRulWithin(censored, 7 * DAY, DAY)).toBeCloseTo(0.1);
+    expect(probabilityRulWithin(censored, 3 * 3_600_000, DAY)).toBeCloseTo(0.05);
+    // Without the horizon the censored points read as real quantiles: certain failure within 7 days.
+    expect(probabilityRulWithin(censored, 7 * DAY)).toBe(1);
+    // Nothing censored: the same as without a horizon.
+    const inside = { p10: 2 * 3_600_000, p50: 6 * 3_600_000, p90: 12 * 3_600_000 };
+    expect(probabilityRulWithin(inside, 9 * 3_600_000, DAY)).toBeCloseTo(probabilityRulWithin(inside, 9 * 3_600_000));
+    const detector = new ForecastDetector({ rulLimitMs: 7 * DAY }, null);
+    const out = detector.update(
+      message(0, {}, { forecast: { horizonMs: DAY, samples: 32, rulMs: censored, crossingProbability: { vib: 0.3 } } }),
+    )!;
+    expect(out.value).toBeCloseTo(0.3);
+  });
+
   it('takes the largest crossing probability of the watched sensors, or the RUL probability', () => {
     const detector = new ForecastDetector({ rulLimitMs: 3 * DAY }, ['vib', 'temp']);
     expect(detector.update(message(0, {}))).toBeNull();

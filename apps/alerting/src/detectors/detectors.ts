@@ -95,22 +95,34 @@ export class AnomalyScoreCusumDetector implements Detector {
  * Probability that the remaining useful life is at most `limitMs`, read off the quantiles
  * p10/p50/p90 by linear interpolation of the distribution function (0.1, 0.5, 0.9 at the
  * quantiles; 0 at zero life, 1 at p90 + (p90 − p50)).
+ *
+ * The twin's quantiles are censored at its forecast horizon: a sample that does not cross within
+ * the horizon counts as crossing at it, so a quantile at (or beyond) `horizonMs` only says "not within
+ * the horizon". Such points (and the extrapolated tail beyond the horizon) are left out, and past the
+ * last point the forecast saw the probability is held at that point's level — a lower bound, since
+ * nothing is known about later crossings. (Reading a censored p90 = horizon as a real quantile gave
+ * P(RUL ≤ 7 d) = 1 from a 24 h forecast in which only 10% of the samples crossed.)
  */
-export function probabilityRulWithin(rul: { p10: number; p50: number; p90: number }, limitMs: number): number {
-  const points: [number, number][] = [
+export function probabilityRulWithin(
+  rul: { p10: number; p50: number; p90: number },
+  limitMs: number,
+  horizonMs = Infinity,
+): number {
+  const all: [number, number][] = [
     [0, 0],
     [Math.max(rul.p10, 0), 0.1],
     [Math.max(rul.p50, rul.p10, 0), 0.5],
     [Math.max(rul.p90, rul.p50, 0), 0.9],
     [Math.max(rul.p90 + (rul.p90 - rul.p50), rul.p90, 0), 1],
   ];
+  const points = all.filter(([x], i) => i === 0 || x < horizonMs);
   if (limitMs <= 0) return rul.p10 <= 0 ? 0.1 : 0;
   for (let i = 1; i < points.length; i++) {
     const [x0, y0] = points[i - 1];
     const [x1, y1] = points[i];
     if (limitMs <= x1) return x1 === x0 ? y1 : y0 + ((y1 - y0) * (limitMs - x0)) / (x1 - x0);
   }
-  return 1;
+  return points[points.length - 1][1];
 }
 
 /**
@@ -140,7 +152,7 @@ export class ForecastDetector implements Detector {
     }
     let rulProbability: number | null = null;
     if (forecast.rulMs && this.rulLimitMs > 0) {
-      rulProbability = probabilityRulWithin(forecast.rulMs, this.rulLimitMs);
+      rulProbability = probabilityRulWithin(forecast.rulMs, this.rulLimitMs, forecast.horizonMs);
       if (rulProbability > value) value = rulProbability;
     }
     return {
