@@ -6,7 +6,7 @@
  * cleanly. See scripts/cluster/cluster.ts for the programmatic API the fault-injection suite uses.
  */
 import { parseArgs } from 'node:util';
-import { APP_NAMES, Cluster, DEFAULT_SIMULATOR_ARGS, type AppName } from './cluster/cluster';
+import { APP_NAMES, Cluster, DEFAULT_SIMULATOR_ARGS, type ClusterApp } from './cluster/cluster';
 
 const USAGE = `npm run cluster -- [options]     (needs DATABASE_URL and MQTT_URL)
   --api <n> --ingestion <n> --twin <n> --alerting <n> --training <n> --simulator <n>
@@ -32,7 +32,14 @@ async function main(): Promise<void> {
   }
   const { DATABASE_URL, MQTT_URL } = process.env;
   if (!DATABASE_URL || !MQTT_URL) throw new Error('set DATABASE_URL and MQTT_URL (every app runs in external mode)');
-  const defaults: Record<AppName, number> = { api: 1, ingestion: 2, twin: 2, alerting: 1, training: 0, simulator: 0 };
+  const defaults: Record<ClusterApp, number> = {
+    api: 1,
+    ingestion: 2,
+    twin: 2,
+    alerting: 1,
+    training: 0,
+    simulator: 0,
+  };
   const counts = Object.fromEntries(
     APP_NAMES.map((app) => {
       const text = (a as unknown as Record<string, string | undefined>)[app];
@@ -40,7 +47,7 @@ async function main(): Promise<void> {
       if (!Number.isInteger(n) || n < 0 || n > 32) throw new Error(`--${app}: expected 0..32, got "${text}"`);
       return [app, n];
     }),
-  ) as Record<AppName, number>;
+  ) as Record<ClusterApp, number>;
 
   const started = Date.now();
   const cluster = await Cluster.create({

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -14,10 +14,15 @@ import { join } from 'node:path';
  * and `MQTT_CLIENT_ID=<prefix>`. Migrations run once, before any app starts; the apps then start with
  * `DATABASE_MIGRATIONS_RUN=false`, so that concurrent starts do not race on the schema.
  */
-export type AppName = 'api' | 'ingestion' | 'twin' | 'alerting' | 'training' | 'simulator';
+export type AppName = 'api' | 'ingestion' | 'twin' | 'alerting' | 'training' | 'simulator' | 'platform';
 
-/** Start order: the api first (it serves the dashboard), the simulator last (something must listen). */
-export const APP_NAMES: readonly AppName[] = ['api', 'ingestion', 'twin', 'alerting', 'training', 'simulator'];
+/**
+ * The apps a cluster runs, in start order: the api first (it serves the dashboard), the simulator last
+ * (something must listen). `platform` (everything in one process, embedded mode) is not one of them;
+ * tests run it alone as an {@link Instance}.
+ */
+export type ClusterApp = Exclude<AppName, 'platform'>;
+export const APP_NAMES: readonly ClusterApp[] = ['api', 'ingestion', 'twin', 'alerting', 'training', 'simulator'];
 
 export const DEFAULT_SIMULATOR_ARGS = ['--machines', '20', '--start', '-1h', '--speed', '60', '--catch-up'];
 
@@ -37,11 +42,12 @@ const APPS: Record<AppName, AppSpec> = {
   alerting: { main: 'dist/apps/alerting/src/main.js', http: true, ready: /alerting started/ },
   training: { main: 'dist/apps/training/src/main.js', http: false, ready: /training started/ },
   simulator: { main: 'dist/apps/simulator/src/cli.js', http: false, ready: /simulating \d+ machines/ },
+  platform: { main: 'dist/apps/platform/src/main.js', http: true, ready: /platform started/ },
 };
 
 export interface ClusterOptions {
   /** Instances per app; apps left out (or 0) are not started. */
-  counts: Partial<Record<AppName, number>>;
+  counts: Partial<Record<ClusterApp, number>>;
   databaseUrl: string;
   mqttUrl: string;
   /** MQTT client id prefix, shared-subscription group and twin instance prefix. Default `cluster`. */
@@ -76,23 +82,32 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Compiles apps/, libs/ and migrations/ to dist/ when a source is newer than the last build. */
-export function buildIfNeeded(root: string): void {
-  const r = spawnSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-needed'], {
-    cwd: root,
-    encoding: 'utf8',
+/** Runs node with `args` in `root`; rejects with its output when it fails. Asynchronous, so that a
+ * caller serving the child (a proxy in the same process) keeps serving. */
+function runNode(root: string, args: string[], env: NodeJS.ProcessEnv, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${what} failed: ${output}`))));
   });
-  if (r.status !== 0) throw new Error(`build failed: ${r.stderr || r.stdout}`);
+}
+
+/** Compiles apps/, libs/ and migrations/ to dist/ when a source is newer than the last build. */
+export function buildIfNeeded(root: string): Promise<void> {
+  return runNode(root, [join(root, 'scripts/build.mjs'), '--if-needed'], process.env, 'build');
 }
 
 /** Applies pending migrations once (`npm run migration:run`), before the apps start. */
-export function migrate(root: string, databaseUrl: string): void {
-  const r = spawnSync(process.execPath, [join(root, 'dist/libs/persistence/src/cli.js'), 'run'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`migrations failed: ${r.stderr || r.stdout}`);
+export function migrate(root: string, databaseUrl: string): Promise<void> {
+  return runNode(
+    root,
+    [join(root, 'dist/libs/persistence/src/cli.js'), 'run'],
+    { PATH: process.env.PATH, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+    'migrations',
+  );
 }
 
 /** One app process of the cluster: started, killed and restarted with the same identity. */
@@ -114,7 +129,7 @@ export class Instance {
     readonly index: number,
     /** HTTP port (apps with /health), otherwise null. */
     readonly port: number | null,
-    private readonly env: Record<string, string>,
+    readonly env: Record<string, string>,
     private readonly args: string[],
     private readonly root: string,
     private readonly log: (line: string) => void,
@@ -265,8 +280,8 @@ export class Cluster {
     const root = options.root ?? join(__dirname, '..', '..');
     const prefix = options.prefix ?? 'cluster';
     const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-    buildIfNeeded(root);
-    migrate(root, options.databaseUrl);
+    await buildIfNeeded(root);
+    await migrate(root, options.databaseUrl);
     const instances: Instance[] = [];
     for (const app of APP_NAMES) {
       const count = options.counts[app] ?? 0;
