@@ -359,6 +359,23 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
     );
   }, 60_000);
 
+  it('disconnects a device that sends an MQTT packet over MQTT_MAX_PACKET_BYTES (over TLS), unacknowledged', async () => {
+    const big = await device(devicePassword);
+    const closed = new Promise<void>((resolve) => big.once('close', () => resolve()));
+    let acked = false;
+    big.publish(
+      `plants/${plantA}/machines/${machineA}/telemetry`,
+      Buffer.alloc(3_000_000, 0x20),
+      { qos: 1 },
+      (err) => (acked = !err),
+    );
+    await closed;
+    expect(acked).toBe(false);
+    await logged('packet too large', (l) =>
+      /refused \(packet-too-large\): client .* sent a packet of 300\d{4} bytes \(limit 2097152\)/.test(l.msg ?? ''),
+    );
+  });
+
   it('speaks only TLS on its HTTPS port', async () => {
     const plain = await new Promise<number | string>((resolve) => {
       const req = httpRequest({ host: '127.0.0.1', port: p.httpsPort, path: '/health' }, (res) =>
@@ -370,7 +387,7 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
     expect(plain).not.toBe(200);
   });
 
-  it('answers random bodies on every POST and PATCH route with 2xx, 400, 404 or 409, never 500', async () => {
+  it('answers random bodies on every POST and PATCH route with 2xx or a refusal (400, 404, 409, 422), never 500', async () => {
     const fuzzMachine = `sec-fuzz-${uniqueId()}`;
     const made = await p.call('POST', '/api/v1/machines', ADMIN, {
       id: fuzzMachine,
@@ -388,7 +405,7 @@ describe.each(testDatabaseModes())('security suite (%s database)', (mode) => {
         fc.asyncProperty(op.body ? bodyFor(op.body, openapi, 0) : anyJson, async (body) => {
           const r = await p.call(op.method, path, ADMIN, body === undefined ? {} : body);
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-          if (![200, 201, 202, 204, 400, 404, 409, 413].includes(r.status))
+          if (![200, 201, 202, 204, 400, 404, 409, 413, 422].includes(r.status))
             failures.push(
               `${op.method} ${op.template}: ${r.status} ${r.text.slice(0, 200)} for ${JSON.stringify(body).slice(0, 300)}`,
             );
