@@ -247,8 +247,8 @@ export function parseHyperparameters(raw: unknown): Hyperparameters {
  * @param now the default end of the range; the default start is 7 days before it
  * @throws TrainingRequestError 'invalid' (400, every problem listed) for a missing asset type, a bad
  *   or empty range, an unknown field, kind, solver or gradient, bad hyperparameters;
- *   'unprocessable' (422) for an implicit method, which `@continuum/ode` cannot differentiate yet
- *   (see docs/training.md)
+ *   'unprocessable' (422) for an implicit method with backprop: implicit methods train with the
+ *   adjoint gradient only (see docs/training.md)
  */
 export function parseJobRequest(req: unknown, now = new Date()): TrainingJobSpec {
   const r = trainingJobRequestSchema.safeParse(req);
@@ -267,10 +267,11 @@ export function parseJobRequest(req: unknown, now = new Date()): TrainingJobSpec
       `empty time range: from (${from.toISOString()}) must be before to (${to.toISOString()})`,
     );
   const solver = q.solver ?? 'dopri5';
-  if ((IMPLICIT_METHODS as readonly string[]).includes(solver))
+  const gradient = q.gradient ?? 'adjoint';
+  if ((IMPLICIT_METHODS as readonly string[]).includes(solver) && gradient === 'backprop')
     throw new TrainingRequestError(
       'unprocessable',
-      `solver '${solver}': @continuum/ode cannot differentiate its implicit methods yet (the adjoint's backward pass rejects an implicit adjointMethod and the stiff tensor path is not on the gradient tape); train with an explicit method, or see the stiff example (npm run train:stiff, docs/training.md)`,
+      `solver '${solver}' needs gradient 'adjoint': backprop cannot go through @continuum/ode's implicit solves (their Newton iterations are not on the gradient tape); the adjoint integrates the backward pass with the same implicit method (docs/training.md)`,
     );
   return {
     assetType: q.assetType,
@@ -280,7 +281,7 @@ export function parseJobRequest(req: unknown, now = new Date()): TrainingJobSpec
     modelKind: q.modelKind ?? 'ode-rnn',
     hyperparameters: parseHyperparameters(q.hyperparameters),
     solver,
-    gradient: q.gradient ?? 'adjoint',
+    gradient,
   };
 }
 

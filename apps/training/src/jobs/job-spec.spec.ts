@@ -141,12 +141,15 @@ describe('training job requests (@continuum/contracts training.schema)', () => {
     );
   });
 
-  it('refuses implicit solvers with 422', () => {
-    for (const solver of IMPLICIT_METHODS)
-      expect(refusal(() => parseJobRequest({ assetType: 'pump', solver }, NOW))).toMatchObject({
+  it('takes implicit solvers with the adjoint gradient (the default) and refuses them with backprop (422)', () => {
+    for (const solver of IMPLICIT_METHODS) {
+      expect(parseJobRequest({ assetType: 'pump', solver }, NOW)).toMatchObject({ solver, gradient: 'adjoint' });
+      expect(parseJobRequest({ assetType: 'pump', solver, gradient: 'adjoint' }, NOW).solver).toBe(solver);
+      expect(refusal(() => parseJobRequest({ assetType: 'pump', solver, gradient: 'backprop' }, NOW))).toMatchObject({
         status: 422,
-        message: /implicit/,
+        message: new RegExp(`solver '${solver}' needs gradient 'adjoint'`),
       });
+    }
   });
 
   it('admits a job only when the asset type, machines and readings are there', async () => {

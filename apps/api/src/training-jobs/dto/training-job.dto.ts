@@ -74,7 +74,7 @@ export class CreateTrainingJobDto {
   @ApiPropertyOptional({
     enum: [...EXPLICIT_METHODS, ...IMPLICIT_METHODS],
     default: 'dopri5',
-    description: 'implicit methods (kvaerno*, radau5, rodas4, auto) are refused with 422 for now',
+    description: 'implicit methods (kvaerno*, radau5, rodas4, auto) need gradient adjoint (422 with backprop)',
   })
   solver?: string;
   @ApiPropertyOptional({ enum: GRADIENT_METHODS, default: 'adjoint' }) gradient?: string;
