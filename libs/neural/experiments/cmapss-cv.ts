@@ -5,11 +5,16 @@
  * at 125, with regular cycles and with half of each window's history dropped at random.
  *
  *   node -r @swc-node/register libs/neural/experiments/cmapss-cv.ts [train_FD001.txt] \
- *     [--folds 5] [--seconds 240] [--window 30] [--batch 128]
+ *     [--folds 5] [--seconds 240] [--window 30] [--batch 128] [--steps 20] [--lr 3e-3] \
+ *     [--schedule epochs|time] [--min-lr 2e-4] [--val-cuts 8] [--hidden 32] [--ensemble 1] \
+ *     [--only <fold 1..K>] [--out <file>]
  *
- * Writes libs/neural/experiments/results/cmapss-cv.json.
+ * `--seconds` is the training budget of each model; `--ensemble n` trains n models per fold (seeds
+ * differ) and averages their predictions; `--only k` runs fold k alone (for quick comparisons).
+ * Writes libs/neural/experiments/results/cmapss-cv.json (or `--out`).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { initTensorBackend } from '@continuum/ode';
 import { phm08Score, readCmapss, rmse } from '../src/cmapss/data';
 import { cutWindows, predictSeries, trainRul } from '../src/cmapss/pipeline';
@@ -22,43 +27,77 @@ async function main(): Promise<void> {
   await initTensorBackend({ backend: 'wasm', log: () => undefined });
   const engines = readCmapss(file);
   const K = opt('folds', 5);
+  const str = (k: string, d: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : d);
+  const only = opt('only', 0);
+  const ensemble = opt('ensemble', 1);
+  const hidden = opt('hidden', 32);
+  const settings = {
+    window: opt('window', 30),
+    batchSize: opt('batch', 128),
+    stepsPerEpoch: opt('steps', 20),
+    lr: opt('lr', 3e-3),
+    schedule: str('schedule', 'epochs') as 'epochs' | 'time',
+    minLr: opt('min-lr', 2e-4),
+    valCuts: opt('val-cuts', 8),
+    maxSeconds: opt('seconds', 240),
+  };
+  const out = str('out', 'libs/neural/experiments/results/cmapss-cv.json');
+  const t0 = Date.now();
   const order = new Rng(2024).shuffle(engines.map((_, i) => i));
   const folds: unknown[] = [];
   const all = { reg: { p: [] as number[], y: [] as number[] }, drop: { p: [] as number[], y: [] as number[] } };
   for (let k = 0; k < K; k++) {
+    if (only && k + 1 !== only) continue;
     const test = new Set(order.filter((_, i) => i % K === k));
     const trainE = engines.filter((_, i) => !test.has(i));
     const testE = engines.filter((_, i) => test.has(i));
-    const p = trainRul(trainE, {
-      seed: 10 + k,
-      window: opt('window', 30),
-      batchSize: opt('batch', 128),
-      stepsPerEpoch: 20,
-      epochs: 1000,
-      maxSeconds: opt('seconds', 240),
-      onProgress: (e) =>
-        console.log(
-          `fold ${k + 1}/${K} epoch ${e.epoch + 1} train RMSE ${e.parts.rmse.toFixed(2)} val RMSE ${(Math.sqrt(e.valLoss ?? NaN) * 125).toFixed(2)} NFE/batch ${e.nfeForward.toFixed(0)} ${e.elapsed.toFixed(0)} s${e.best ? ' *' : ''}`,
-        ),
-    });
-    const res: Record<string, unknown> = { fold: k, units: testE.map((e) => e.unit), seconds: p.seconds };
+    const members = Array.from({ length: ensemble }, (_, j) =>
+      trainRul(trainE, {
+        seed: 10 + k + 100 * j,
+        ...settings,
+        epochs: 1000,
+        model: { hiddenDim: hidden, odeHidden: [hidden], headHidden: [hidden] },
+        onProgress: (e) =>
+          console.log(
+            `fold ${k + 1}/${K} model ${j + 1}/${ensemble} epoch ${e.epoch + 1} train RMSE ${e.parts.rmse.toFixed(2)} val RMSE ${(Math.sqrt(e.valLoss ?? NaN) * 125).toFixed(2)} lr ${e.lr.toExponential(2)} ${e.elapsed.toFixed(0)} s${e.best ? ' *' : ''}`,
+          ),
+      }),
+    );
+    const res: Record<string, unknown> = {
+      fold: k,
+      units: testE.map((e) => e.unit),
+      seconds: members.map((p) => p.seconds),
+    };
     for (const [name, drop] of [
       ['reg', 0],
       ['drop', 0.5],
     ] as const) {
-      const w = cutWindows(p, testE, drop, 99 + k);
-      const pred = predictSeries(p, w.series);
+      // Same cut windows (and drops) for every member: the windows depend on the normalisation only
+      // through the values, and each member's normalisation is fitted on the same training engines.
+      const preds = members.map((p) => predictSeries(p, cutWindows(p, testE, drop, 99 + k).series));
+      const w = cutWindows(members[0], testE, drop, 99 + k);
+      const pred = preds[0].map((_, i) => preds.reduce((a, p) => a + p[i], 0) / preds.length);
       all[name].p.push(...pred);
       all[name].y.push(...w.truth);
-      res[name] = { n: pred.length, rmse: rmse(pred, w.truth), phm08: phm08Score(pred, w.truth) };
+      res[name] = {
+        n: pred.length,
+        rmse: rmse(pred, w.truth),
+        phm08: phm08Score(pred, w.truth),
+        ...(ensemble > 1 ? { memberRmse: preds.map((p) => rmse(p, w.truth)) } : {}),
+      };
     }
     console.log(`fold ${k + 1}: ${JSON.stringify(res)}`);
     folds.push(res);
-    p.model.dispose();
+    members.forEach((p) => p.model.dispose());
   }
   const summary = {
     file,
     folds: K,
+    ...(only ? { only } : {}),
+    ensemble,
+    hidden,
+    settings,
+    wallSeconds: (Date.now() - t0) / 1000,
     protocol:
       'whole-engine folds; every cut with >= 31 readings; truth = min(125, RUL); drop = 50% of the history removed at random, last kept',
     regular: { rmse: rmse(all.reg.p, all.reg.y), phm08PerCut: phm08Score(all.reg.p, all.reg.y) / all.reg.p.length },
@@ -69,8 +108,8 @@ async function main(): Promise<void> {
     perFold: folds,
   };
   console.log(JSON.stringify({ regular: summary.regular, halfDropped: summary.halfDropped }));
-  fs.mkdirSync('libs/neural/experiments/results', { recursive: true });
-  fs.writeFileSync('libs/neural/experiments/results/cmapss-cv.json', JSON.stringify(summary, null, 2) + '\n');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(summary, null, 2) + '\n');
 }
 
 main().catch((e) => {

@@ -21,6 +21,16 @@ export interface RulTrainOptions {
   valFraction?: number;
   /** Time budget in seconds (default 900). */
   maxSeconds?: number;
+  /**
+   * Learning-rate schedule: 'epochs' (default) — cosine over `epochs` to 2e-4; 'time' — cosine over the
+   * time budget (elapsed / maxSeconds), so that a budget-bound run still anneals (with a large
+   * `epochs` the epoch-based cosine barely decays before the budget runs out).
+   */
+  schedule?: 'epochs' | 'time';
+  /** Minimum learning rate of the cosine schedule (default 2e-4). */
+  minLr?: number;
+  /** Validation cuts per held-out engine (default 8; half regular, half with 50% dropped). */
+  valCuts?: number;
   model?: Partial<RulModelConfig>;
   onProgress?: (p: TrainProgress) => void;
 }
@@ -86,7 +96,7 @@ export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulP
   // A fixed validation set: 8 cuts per engine, regular and with half the readings dropped.
   const vrng = new Rng(seed + 17);
   const valEx = prepVal.flatMap((p) =>
-    Array.from({ length: 8 }, (_, k) => {
+    Array.from({ length: options.valCuts ?? 8 }, (_, k) => {
       const end = Math.min(p.cycles.length - 1, 30 + vrng.int(Math.max(1, p.cycles.length - 30)));
       return example(p, end, k % 2 === 0 ? 0 : 0.5, vrng, window, cap);
     }),
@@ -96,14 +106,23 @@ export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulP
     F,
   );
   const valY = Float32Array.from(valEx.map((e) => e.target));
+  const maxSeconds = options.maxSeconds ?? 900;
+  const minLr = options.minLr ?? 2e-4;
+  const started = Date.now();
   const res = train(model, {
     epochs: options.epochs ?? 60,
     lr: options.lr ?? 3e-3,
-    schedule: { type: 'cosine', minLr: 2e-4 },
+    schedule:
+      options.schedule === 'time'
+        ? (_epoch, lr0) => {
+            const f = Math.min(1, (Date.now() - started) / 1000 / maxSeconds);
+            return minLr + 0.5 * (lr0 - minLr) * (1 + Math.cos(Math.PI * f));
+          }
+        : { type: 'cosine', minLr },
     clipNorm: 1,
     patience: 15,
     seed,
-    maxSeconds: options.maxSeconds ?? 900,
+    maxSeconds,
     batches: (_epoch, r) =>
       Array.from({ length: steps }, () => {
         const ex = Array.from({ length: batchSize }, () => {
