@@ -63,6 +63,11 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
     return this.connection?.protocolVersion ?? null;
   }
 
+  /** Whether the consumer's MQTT connection is up. */
+  get connected(): boolean {
+    return this.connection?.connected ?? false;
+  }
+
   /** The subscription filters, shared (`$share/<group>/...`) with an external broker unless configured off. */
   get filters(): string[] {
     const shared =
@@ -84,6 +89,16 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
       handleMessage: (packet, callback, client) => this.handle(client, packet as IPublishPacket, callback),
     });
     await this.connection.subscribe(this.filters, 1);
+    // Subscribe again on every reconnect, even when the broker reports "session present":
+    // Mosquitto 2.0 restores a persistent session after its own restart without the session's
+    // `$share/...` subscriptions, and mqtt.js re-subscribes only when the session is gone.
+    // Subscribing to the same filters again replaces the subscriptions, queued messages stay.
+    const connection = this.connection;
+    connection.client.on('connect', () => {
+      connection
+        .subscribe(this.filters, 1)
+        .catch((err: Error) => this.logger.warn(`could not subscribe again after reconnecting: ${err.message}`));
+    });
     this.logger.log(
       `subscribed to ${this.filters.join(', ')} as ${this.clientId} ` +
         `(persistent session, QoS 1, MQTT ${this.connection.protocolVersion === 5 ? '5' : '3.1.1'})`,
