@@ -1,4 +1,4 @@
-import { Module, ValidationPipe, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { TerminusModule } from '@nestjs/terminus';
@@ -17,6 +17,7 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { RequestValidationPipe } from './common/request-validation.pipe';
 import { DeviceCredentialsController } from './devices/device-credentials.controller';
 import { DeviceCredentialsService } from './devices/device-credentials.service';
 import { HealthController } from './health/health.controller';
@@ -122,10 +123,7 @@ export class ApiModule {
         { provide: APP_GUARD, useClass: HttpThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        {
-          provide: APP_PIPE,
-          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
-        },
+        { provide: APP_PIPE, useValue: new RequestValidationPipe() },
       ],
     };
   }

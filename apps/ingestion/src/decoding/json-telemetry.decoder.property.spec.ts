@@ -8,7 +8,9 @@ const NOW = Date.parse('2026-06-01T12:00:00Z');
 const WINDOW = { maxFutureMs: 300_000, maxAgeMs: 365 * 86_400_000 };
 const ADDRESS = { plantId: 'plant-p', machineId: 'machine-m' };
 
-const sensorName = fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/);
+/** Prototype keys never become sensors (see the last test), so valid payloads do without them. */
+const RESERVED = ['__proto__', 'constructor', 'prototype'];
+const sensorName = fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/).filter((s) => !RESERVED.includes(s));
 const sample = fc.record(
   {
     ts: fc.oneof(
@@ -95,5 +97,14 @@ describe('decodeJsonTelemetry (properties)', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('never makes a sensor of a __proto__ key, nor touches a prototype', () => {
+    for (const validation of ['fast', 'zod'] as const) {
+      const bytes = Buffer.from(`{"ts":${NOW},"values":{"__proto__":1,"temp":2}}`);
+      const decoded = decodeJsonTelemetry(ADDRESS, bytes, NOW, WINDOW, validation);
+      expect(decoded.readings.map((r) => r.sensor)).not.toContain('__proto__');
+      expect(({} as Record<string, unknown>).temp).toBeUndefined();
+    }
   });
 });

@@ -42,6 +42,7 @@ export class SensorSpecDto {
 
   @ApiPropertyOptional({ type: FailureThresholdDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => FailureThresholdDto)
   failureThreshold?: FailureThresholdDto;
@@ -70,6 +71,7 @@ export class RegisterMachineDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(256)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => SensorSpecDto)
   sensors?: SensorSpecDto[];

@@ -17,6 +17,7 @@ import {
   MaxLength,
   Min,
   ValidateIf,
+  IsObject,
   ValidateNested,
 } from 'class-validator';
 
@@ -50,6 +51,7 @@ export class CrewDto {
   @ApiProperty({ type: [ShiftDto] })
   @IsArray()
   @ArrayMaxSize(500)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => ShiftDto)
   shifts!: ShiftDto[];
@@ -77,6 +79,7 @@ export class MachineRiskDto {
     description: 'remaining useful life quantiles, hours from the horizon start',
   })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => RulHoursDto)
   rulHours?: RulHoursDto;
@@ -100,6 +103,7 @@ export class ScheduleOptionsDto {
 
 export class ScheduleRequestDto {
   @ApiProperty({ type: PeriodDto })
+  @IsObject()
   @ValidateNested()
   @Type(() => PeriodDto)
   horizon!: PeriodDto;
@@ -113,6 +117,7 @@ export class ScheduleRequestDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => CrewDto)
   crews!: CrewDto[];
@@ -120,6 +125,7 @@ export class ScheduleRequestDto {
   @ApiProperty({ type: [WindowDto], description: 'maintenance windows; a plant without any cannot be worked on' })
   @IsArray()
   @ArrayMaxSize(5000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => WindowDto)
   windows!: WindowDto[];
@@ -131,6 +137,7 @@ export class ScheduleRequestDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(5000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => MachineRiskDto)
   machines?: MachineRiskDto[];
@@ -143,6 +150,7 @@ export class ScheduleRequestDto {
 
   @ApiPropertyOptional({ type: ScheduleOptionsDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => ScheduleOptionsDto)
   options?: ScheduleOptionsDto;
@@ -173,6 +181,7 @@ export class AcceptScheduleDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(5000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => AssignmentDto)
   assignments!: AssignmentDto[];
