@@ -228,23 +228,30 @@ export class AlertsService implements OnModuleInit, OnApplicationShutdown {
       switch (action.type) {
         case 'raise':
         case 'retrigger': {
-          const { alert, inserted } = await this.alerts.raiseOrMerge({
-            machineId: watch.machineId,
-            plantId: watch.plantId,
-            ruleId: rule.id,
-            kind,
-            severity: tracker.alert?.severity ?? rule.severity,
-            message: describe(rule, watch),
-            value: action.value,
-            details: {
-              ruleName: rule.name,
-              detector: rule.detector,
-              sensor: watch.last?.sensor ?? null,
-              ...watch.last?.detail,
-            },
-            at: new Date(action.at),
-            by: SYSTEM,
-          });
+          const { alert, inserted } = await this.alerts
+            .raiseOrMerge({
+              machineId: watch.machineId,
+              plantId: watch.plantId,
+              ruleId: rule.id,
+              kind,
+              severity: tracker.alert?.severity ?? rule.severity,
+              message: describe(rule, watch),
+              value: action.value,
+              details: {
+                ruleName: rule.name,
+                detector: rule.detector,
+                sensor: watch.last?.sensor ?? null,
+                ...watch.last?.detail,
+              },
+              at: new Date(action.at),
+              by: SYSTEM,
+            })
+            .catch((err: Error) => {
+              // Not stored: raise again at the next value instead of believing it raised (it was lost
+              // for good after a database restart; test/faults).
+              if (action.type === 'raise') tracker.raiseFailed();
+              throw err;
+            });
           tracker.adopt({ id: alert.id, severity: alert.severity, raisedAt: new Date(alert.raisedAt).getTime() });
           watch.lastTouchAt = action.at;
           if (inserted) {

@@ -27,6 +27,24 @@ function newTracker(overrides: Partial<LifecyclePolicy> = {}) {
 }
 
 describe('alert lifecycle (fake clock)', () => {
+  it('a raise that could not be stored is raised again at the next value while the condition holds', () => {
+    const t = newTracker({ raiseAt: 10, clearAt: 4 });
+    t.at(0, 12);
+    expect(t.types()).toEqual(['0:raise']);
+    t.sut.raiseFailed(); // the database refused the insert
+    t.at(1, 13);
+    t.sut.adopt({ id: 'a1', severity: 'major', raisedAt: 1 * MIN }); // stored this time
+    t.at(2, 14);
+    t.sut.raiseFailed(); // no effect on a stored alert
+    t.at(3, 15);
+    expect(t.types()).toEqual(['0:raise', '1:raise']);
+
+    // Without it, the pending alert blocks every later raise: the alert would be lost.
+    const lost = newTracker({ raiseAt: 10, clearAt: 4 });
+    for (let minute = 0; minute < 10; minute++) lost.at(minute, 12 + minute);
+    expect(lost.types()).toEqual(['0:raise']);
+  });
+
   it('hysteresis: a value oscillating around the raise level raises once and does not flap', () => {
     const t = newTracker({ raiseAt: 10, clearAt: 4 });
     for (let minute = 0; minute < 120; minute++) t.at(minute, minute % 2 ? 10.5 : 9.5);

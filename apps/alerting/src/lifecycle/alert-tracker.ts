@@ -102,6 +102,14 @@ export class AlertTracker {
     this.alert = { ...alert };
   }
 
+  /**
+   * Storing the alert a `raise` asked for failed (the database was unreachable): forget the pending
+   * alert without suppressing, so that the next value that still meets the condition raises it again.
+   */
+  raiseFailed(): void {
+    if (this.alert?.id === null) this.alert = null;
+  }
+
   /** An operator resolved the alert (or it disappeared): forget it, suppress while the condition holds. */
   forget(): void {
     this.alert = null;
