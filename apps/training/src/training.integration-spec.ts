@@ -56,9 +56,11 @@ describe('apps/training on the embedded database', () => {
     expect(
       await refused({ assetType: 'electric-motor', from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z' }),
     ).toMatchObject({ status: 422, message: /no data/ });
-    expect(await refused({ assetType: 'electric-motor', ...range, solver: 'kvaerno5' })).toMatchObject({
+    expect(
+      await refused({ assetType: 'electric-motor', ...range, solver: 'kvaerno5', gradient: 'backprop' }),
+    ).toMatchObject({
       status: 422,
-      message: /implicit/,
+      message: /solver 'kvaerno5' needs gradient 'adjoint'/,
     });
     expect(await refused({ assetType: 'electric-motor', ...range, machineIds: ['nope'] })).toMatchObject({
       status: 404,

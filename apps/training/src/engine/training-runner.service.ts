@@ -124,7 +124,11 @@ export class TrainingRunner implements OnApplicationBootstrap, OnApplicationShut
   start(job: TrainingJobEntity): Promise<void> {
     const entry: { interrupt: Interrupt | null; done: Promise<void> } = { interrupt: null, done: Promise.resolve() };
     this.running.set(job.id, entry);
-    entry.done = this.execute(job, entry).finally(() => this.running.delete(job.id));
+    entry.done = this.execute(job, entry)
+      // The last resort: a job whose failure could not even be recorded (database gone) is left
+      // 'running' for the stale sweep to requeue or fail; it must not take the process down.
+      .catch((err: Error) => this.logger.error(`job ${job.id}: could not record its end: ${err.message}`))
+      .finally(() => this.running.delete(job.id));
     return entry.done;
   }
 
