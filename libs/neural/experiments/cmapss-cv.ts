@@ -8,20 +8,79 @@
  *     [--folds 5] [--seconds 240] [--window 30] [--batch 128] [--steps 20] [--lr 3e-3] \
  *     [--schedule epochs|time] [--min-lr 2e-4] [--val-cuts 8] [--hidden 32] [--ensemble 1] \
  *     [--only <fold 1..K>] [--out <file>]
+ *   node -r @swc-node/register libs/neural/experiments/cmapss-cv.ts --combine a.json,b.json,... --out <file>
  *
  * `--seconds` is the training budget of each model; `--ensemble n` trains n models per fold (seeds
- * differ) and averages their predictions; `--only k` runs fold k alone (for quick comparisons).
+ * differ) and averages their predictions; `--only k` runs fold k alone (for quick comparisons, or to
+ * run folds as separate processes); `--combine` merges such single-fold results into the pooled
+ * totals (RMSE over all cuts = √(Σ n·RMSE² / Σ n), PHM08 per cut = Σ score / Σ n).
  * Writes libs/neural/experiments/results/cmapss-cv.json (or `--out`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { initTensorBackend } from '@continuum/ode';
 import { phm08Score, readCmapss, rmse } from '../src/cmapss/data';
-import { cutWindows, predictSeries, trainRul } from '../src/cmapss/pipeline';
+import { cutWindows, predictSeries, type RulPredictor, trainRul } from '../src/cmapss/pipeline';
+import { packSeries, type Series } from '../src/sequences';
 import { Rng } from '../src/random';
+
+/** Predictions clipped at 0 only (the head's raw output × cap above the cap is kept). */
+function zeroClipped(p: RulPredictor, series: Series[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < series.length; i += 512) {
+    const seq = packSeries(series.slice(i, i + 512), p.norm.features.length + 1);
+    const v = tf.tidy(() => p.model.forward(seq).dataSync());
+    v.forEach((x) => out.push(Math.max(0, x * p.model.config.rulCap)));
+  }
+  p.model.nfe.take();
+  return out;
+}
+
+interface FoldScore {
+  n: number;
+  rmse: number;
+  phm08: number;
+  rmseZeroClipOnly: number;
+}
+
+/** Pools per-fold scores of single-fold runs (`--only`) into the totals of a whole cross-validation. */
+function combine(files: string[], out: string): void {
+  const runs = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>);
+  const folds = runs.flatMap((r) => r.perFold as Record<string, unknown>[]);
+  const pool = (name: 'reg' | 'drop') => {
+    const s = folds.map((f) => f[name] as FoldScore);
+    const n = s.reduce((a, x) => a + x.n, 0);
+    return {
+      cuts: n,
+      rmse: Math.sqrt(s.reduce((a, x) => a + x.n * x.rmse ** 2, 0) / n),
+      phm08PerCut: s.reduce((a, x) => a + x.phm08, 0) / n,
+      rmseZeroClipOnly: Math.sqrt(s.reduce((a, x) => a + x.n * x.rmseZeroClipOnly ** 2, 0) / n),
+    };
+  };
+  const { only: _only, perFold: _perFold, regular: _r, halfDropped: _h, wallSeconds: _w, ...common } = runs[0];
+  const summary = {
+    ...common,
+    combinedFrom: files,
+    foldsRun: folds.map((f) => (f.fold as number) + 1),
+    regular: pool('reg'),
+    halfDropped: pool('drop'),
+    perFold: folds,
+  };
+  console.log(JSON.stringify({ regular: summary.regular, halfDropped: summary.halfDropped }));
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(summary, null, 2) + '\n');
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes('--combine')) {
+    const out = argv.includes('--out')
+      ? argv[argv.indexOf('--out') + 1]
+      : 'libs/neural/experiments/results/cmapss-cv.json';
+    combine(argv[argv.indexOf('--combine') + 1].split(','), out);
+    return;
+  }
   const opt = (k: string, d: number) => (argv.includes(`--${k}`) ? Number(argv[argv.indexOf(`--${k}`) + 1]) : d);
   const file = argv[0] && !argv[0].startsWith('--') ? argv[0] : '../shared/datasets/cmapss/train_FD001.txt';
   await initTensorBackend({ backend: 'wasm', log: () => undefined });
@@ -74,15 +133,20 @@ async function main(): Promise<void> {
     ] as const) {
       // Same cut windows (and drops) for every member: the windows depend on the normalisation only
       // through the values, and each member's normalisation is fitted on the same training engines.
-      const preds = members.map((p) => predictSeries(p, cutWindows(p, testE, drop, 99 + k).series));
+      const windows = members.map((p) => cutWindows(p, testE, drop, 99 + k).series);
+      const preds = members.map((p, j) => predictSeries(p, windows[j]));
       const w = cutWindows(members[0], testE, drop, 99 + k);
-      const pred = preds[0].map((_, i) => preds.reduce((a, p) => a + p[i], 0) / preds.length);
+      const mean = (ps: number[][]) => ps[0].map((_, i) => ps.reduce((a, p) => a + p[i], 0) / ps.length);
+      const pred = mean(preds);
+      // For comparison: the same models clipped at 0 only (as before the [0, cap] clip).
+      const unclipped = mean(members.map((p, j) => zeroClipped(p, windows[j])));
       all[name].p.push(...pred);
       all[name].y.push(...w.truth);
       res[name] = {
         n: pred.length,
         rmse: rmse(pred, w.truth),
         phm08: phm08Score(pred, w.truth),
+        rmseZeroClipOnly: rmse(unclipped, w.truth),
         ...(ensemble > 1 ? { memberRmse: preds.map((p) => rmse(p, w.truth)) } : {}),
       };
     }
