@@ -1,25 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { ModelEntity, type ModelStatus } from '@continuum/persistence';
+import { MODEL_SUMMARY_COLUMNS, ModelEntity, type ModelStatus } from '@continuum/persistence';
 import { DataSource } from 'typeorm';
 
 /** A model version without its weights. */
 export type ModelSummary = Omit<ModelEntity, 'weights'>;
-
-const COLUMNS = [
-  'm.id',
-  'm.assetType',
-  'm.version',
-  'm.kind',
-  'm.status',
-  'm.config',
-  'm.normalisation',
-  'm.metrics',
-  'm.trainingData',
-  'm.solver',
-  'm.trainingJobId',
-  'm.createdAt',
-  'm.activatedAt',
-];
 
 /** Reads of `models` for the api, never loading weights (activation goes through ModelsRepository). */
 @Injectable()
@@ -27,7 +11,7 @@ export class ModelVersionsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   private query() {
-    return this.dataSource.getRepository(ModelEntity).createQueryBuilder('m').select(COLUMNS);
+    return this.dataSource.getRepository(ModelEntity).createQueryBuilder('m').select(MODEL_SUMMARY_COLUMNS);
   }
 
   /** A page of versions: by asset type, newest version first. */

@@ -14,6 +14,23 @@ export interface NewModelVersion {
   trainingJobId: string | null;
 }
 
+/** Every column of `models` but the weights, for a query builder aliased `m` (lists, summaries). */
+export const MODEL_SUMMARY_COLUMNS = [
+  'm.id',
+  'm.assetType',
+  'm.version',
+  'm.kind',
+  'm.status',
+  'm.config',
+  'm.normalisation',
+  'm.metrics',
+  'm.trainingData',
+  'm.solver',
+  'm.trainingJobId',
+  'm.createdAt',
+  'm.activatedAt',
+];
+
 /**
  * The model registry's SQL (`models`): versions per asset type, at most one `active` per asset type
  * (the partial unique index `models_one_active_per_asset_type`). Decisions (may this version be
@@ -34,21 +51,7 @@ export class ModelsRepository {
   list(filter: { assetType?: string } = {}): Promise<ModelEntity[]> {
     return this.repo
       .createQueryBuilder('m')
-      .select([
-        'm.id',
-        'm.assetType',
-        'm.version',
-        'm.kind',
-        'm.status',
-        'm.config',
-        'm.normalisation',
-        'm.metrics',
-        'm.trainingData',
-        'm.solver',
-        'm.trainingJobId',
-        'm.createdAt',
-        'm.activatedAt',
-      ])
+      .select(MODEL_SUMMARY_COLUMNS)
       .where(filter.assetType ? 'm.asset_type = :assetType' : 'TRUE', { assetType: filter.assetType })
       .orderBy('m.asset_type', 'ASC')
       .addOrderBy('m.version', 'DESC')
