@@ -75,6 +75,9 @@ describe('training on simulator data through the API (platform in one process, e
         MQTT_CLIENT_ID: `training-e2e-${uniqueId()}`,
         LOG_LEVEL: 'error',
         CONTINUUM_ADMIN_TOKEN: ADMIN,
+        // The fastest live-event rate (a 10 ms coalescing window): at the default 2 a second, a tiny
+        // job on a quiet machine finished inside one window and its epochs merged into the final event.
+        API_LIVE_EVENTS_PER_SECOND: '100',
         SIMULATOR_ENABLED: 'true',
         // Five machines: pump, motor, compressor, pump, motor — two motors, one held out for validation.
         SIMULATOR_MACHINES: '5',
@@ -189,8 +192,8 @@ describe('training on simulator data through the API (platform in one process, e
       'the final training-progress event',
     );
     const running = events.filter((p) => p.status === 'running');
-    // Events are coalesced per job (API_LIVE_EVENTS_PER_SECOND), so some epochs may be merged; at
-    // least one mid-training epoch arrives before the end, and epochs never go back.
+    // Events are coalesced per job (API_LIVE_EVENTS_PER_SECOND, 10 ms here), so some epochs may be
+    // merged; at least one mid-training epoch arrives before the end, and epochs never go back.
     expect(running.length).toBeGreaterThan(0);
     expect(running[0].epoch).toBeLessThan(EPOCHS - 1);
     events.forEach((p, i) => i === 0 || expect(p.epoch).toBeGreaterThanOrEqual(events[i - 1].epoch));
