@@ -52,7 +52,7 @@ export class MqttConnection {
     this.logger = new Logger(`Mqtt:${options.clientId}`);
     this.reconnectMs = options.minReconnectMs ?? 500;
     client.on('connect', () => {
-      if (this.everConnected) this.logger.log(`reconnected to ${redact(options.url)}`);
+      if (this.everConnected) this.logger.log(`reconnected to ${redactUrl(options.url)}`);
       this.everConnected = true;
       this.reconnectMs = options.minReconnectMs ?? 500;
       client.options.reconnectPeriod = this.reconnectMs;
@@ -65,7 +65,7 @@ export class MqttConnection {
     // Before the first connection `open` reports failure itself; after it, outages are warnings.
     client.on(
       'offline',
-      () => this.everConnected && this.logger.warn(`broker ${redact(options.url)} unreachable; reconnecting`),
+      () => this.everConnected && this.logger.warn(`broker ${redactUrl(options.url)} unreachable; reconnecting`),
     );
     client.on('error', (err) => this.everConnected && this.logger.warn(`MQTT error: ${err.message}`));
   }
@@ -94,7 +94,7 @@ export class MqttConnection {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         client.end(true);
-        reject(new Error(`could not connect to the MQTT broker at ${redact(options.url)} within ${timeoutMs} ms`));
+        reject(new Error(`could not connect to the MQTT broker at ${redactUrl(options.url)} within ${timeoutMs} ms`));
       }, timeoutMs);
       // Errors that a retry cannot fix (an untrusted certificate, refused credentials) fail at once;
       // an unreachable broker is retried until the timeout (it may still be starting).
@@ -102,7 +102,7 @@ export class MqttConnection {
         if (TRANSIENT.has(err.code ?? '') || err.message === 'connack timeout') return;
         clearTimeout(timer);
         client.end(true);
-        reject(new Error(`could not connect to the MQTT broker at ${redact(options.url)}: ${err.message}`));
+        reject(new Error(`could not connect to the MQTT broker at ${redactUrl(options.url)}: ${err.message}`));
       };
       client.on('error', onError);
       client.once('connect', () => {
@@ -154,8 +154,8 @@ const TRANSIENT = new Set<string | number>([
   0x89,
 ]);
 
-/** The URL without its password, for logs. */
-function redact(url: string): string {
+/** A broker URL without its password, for logs and error messages. */
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { redactUrl } from '@continuum/messaging';
 import mqtt, { type ISubscriptionGrant, type MqttClient, type Packet } from 'mqtt';
 
 export interface ConsumerSessionOptions {
@@ -56,12 +57,12 @@ export class ConsumerSession {
       this.reconnectMs = MIN_RECONNECT_MS;
       client.options.reconnectPeriod = this.reconnectMs;
     });
-    client.on('reconnect', () => this.logger.log(`reconnecting to ${redact(options.url)}`));
+    client.on('reconnect', () => this.logger.log(`reconnecting to ${redactUrl(options.url)}`));
     client.on('close', () => {
       this.reconnectMs = Math.min(this.reconnectMs * 2, MAX_RECONNECT_MS);
       client.options.reconnectPeriod = this.reconnectMs;
     });
-    client.on('offline', () => this.logger.warn(`broker ${redact(options.url)} unreachable; reconnecting`));
+    client.on('offline', () => this.logger.warn(`broker ${redactUrl(options.url)} unreachable; reconnecting`));
     client.on('error', (err) => this.logger.warn(`MQTT error: ${err.message}`));
   }
 
@@ -73,7 +74,7 @@ export class ConsumerSession {
       const client = await ConsumerSession.connect(options, version, deadline);
       if (client !== 'unsupported') return new ConsumerSession(client, version, options);
     }
-    throw new Error(`the MQTT broker at ${redact(options.url)} refused MQTT ${versions.join(' and ')}`);
+    throw new Error(`the MQTT broker at ${redactUrl(options.url)} refused MQTT ${versions.join(' and ')}`);
   }
 
   private static async connect(
@@ -106,7 +107,7 @@ export class ConsumerSession {
         () => {
           done();
           client.end(true);
-          reject(new Error(`could not connect to the MQTT broker at ${redact(options.url)} within the timeout`));
+          reject(new Error(`could not connect to the MQTT broker at ${redactUrl(options.url)} within the timeout`));
         },
         Math.max(0, deadline - Date.now()),
       );
@@ -151,14 +152,3 @@ export class ConsumerSession {
 
 const MIN_RECONNECT_MS = 500;
 const MAX_RECONNECT_MS = 30_000;
-
-/** The URL without its password, for logs. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
-}
