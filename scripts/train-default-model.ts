@@ -10,23 +10,35 @@
  * masked Gaussian NLL, time in hours (`normalisation.timeScaleMs` = 3,600,000), sensors standardised,
  * by truncated backpropagation over windows of 40 consecutive readings whose initial state is the state
  * the previous window of the same machine ended in (see {@link WindowStreams}), so the filter learns to
- * stay calibrated over days, as the twin runs it. The learning rate follows a cosine over the time
- * budget. Training uses one RK4 step per interval (fast); the twin solves the learned field adaptively
- * (dopri5) at run time. The time budget makes runs depend on the machine's speed.
+ * stay calibrated over days, as the twin runs it. Added to it, the multi-horizon forecast loss
+ * ({@link forecastLoss}): from each window's last filtered state, the latent ODE runs free (no
+ * readings, as `ModelBank.forecast` runs it; starting states jittered like its samples) to 8 horizons
+ * drawn log-uniformly between 5 minutes and 24 hours, and the same machine's readings there are scored
+ * by the masked Gaussian NLL of the read-out — so the dynamics between readings are taught what a day
+ * ahead looks like, with honest variances, not only the next reading (seconds to minutes away). The
+ * longest horizon grows from 1 h to 24 h over the first 30% of the budget. The learning rate follows a
+ * cosine over the time budget. Training uses one RK4 step per interval between readings and RK4 with
+ * half-hour steps over forecast horizons (fast); the twin solves the learned field adaptively (dopri5)
+ * at run time. The time budget makes runs depend on the machine's speed. The model file format is the
+ * plain ODE-RNN's: only the training objective changed.
  *
  * Evaluation ({@link evaluate}; TRAIN_EVAL_ONLY=1 evaluates the models in TRAIN_OUT without training):
  * per sensor, the mean (bias), standard deviation and mean absolute value of the twin's z-scores on
- * healthy machines, and the peak of alerting's residual CUSUM for several allowances k.
+ * healthy machines, the peak of alerting's residual CUSUM for several allowances k, and the twin's
+ * 24 h forecasts on those machines (how many would raise the default forecast rule, each failure
+ * limit's crossing probability, and how often the real readings fall inside the p10-p90 band).
  *
  * Options (environment): TRAIN_SECONDS per asset type (default 60), TRAIN_MACHINES (16), TRAIN_HOURS
- * simulated per machine (24), TRAIN_OUT (models/default), TRAIN_ASSETS (comma-separated asset types;
- * default all), TRAIN_INIT (fine-tune the models of this directory), TRAIN_LR, TRAIN_BATCH (128),
- * TRAIN_CARRY (1; 0 starts every window from zero state, the scheme of the first shipped models),
- * TRAIN_EVAL_ONLY, EVAL_MACHINES (8), EVAL_HOURS (8), CONTINUUM_TF_BACKEND.
+ * simulated per machine (48: a day of track after a window for the day-ahead targets), TRAIN_OUT
+ * (models/default), TRAIN_ASSETS (comma-separated asset types; default all), TRAIN_INIT (fine-tune the
+ * models of this directory), TRAIN_LR, TRAIN_BATCH (128), TRAIN_CARRY (1; 0 starts every window from
+ * zero state, the scheme of the first shipped models), TRAIN_FORECAST_WEIGHT (1; 0: one-step loss
+ * only), TRAIN_FORECAST_JITTER (0.1), TRAIN_EVAL_ONLY, EVAL_MACHINES (8), EVAL_HOURS (8),
+ * CONTINUUM_TF_BACKEND.
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initTensorBackend } from '@continuum/ode';
+import { initTensorBackend, odeint } from '@continuum/ode';
 import {
   DEFAULT_SOLVER,
   disposeTwinModel,
@@ -37,7 +49,9 @@ import {
   packSeries,
   Rng as NeuralRng,
   saveModel,
+  summariseForecast,
   train,
+  type BatchLoss,
   type Sequences,
   type Series,
 } from '@continuum/neural';
@@ -48,7 +62,7 @@ import { Rng } from '../apps/simulator/src/random/rng';
 
 const SECONDS = Number(process.env.TRAIN_SECONDS ?? 60);
 const MACHINES = Number(process.env.TRAIN_MACHINES ?? 16);
-const HOURS = Number(process.env.TRAIN_HOURS ?? 24);
+const HOURS = Number(process.env.TRAIN_HOURS ?? 48);
 const OUT = process.env.TRAIN_OUT ?? path.join(__dirname, '..', 'models', 'default');
 /** Only evaluate the models in TRAIN_OUT (no training). */
 const EVAL_ONLY = process.env.TRAIN_EVAL_ONLY === '1';
@@ -68,6 +82,21 @@ const LR = Number(process.env.TRAIN_LR ?? (INIT ? 3e-3 : 1e-2));
 /** Asset types to train (comma-separated; default all). */
 const ASSETS = process.env.TRAIN_ASSETS?.split(',');
 const TIME_SCALE_MS = 3_600_000;
+/**
+ * Weight of the multi-horizon forecast loss (see {@link forecastLoss}) against the one-step loss;
+ * 0 trains the one-step loss alone (the scheme of the first shipped models).
+ */
+const FORECAST_WEIGHT = Number(process.env.TRAIN_FORECAST_WEIGHT ?? 1);
+/** Horizons per batch of the forecast loss, log-uniform between these (hours). */
+const FORECAST_POINTS = 8;
+const FORECAST_MIN_H = 5 / 60;
+const FORECAST_MAX_H = 24;
+/** RK4 step of the forecast loss's free run (hours). */
+const FORECAST_STEP = 0.5;
+/** Standard deviation of the noise added to the forecast's initial states (the twin's forecast samples). */
+const FORECAST_JITTER = Number(process.env.TRAIN_FORECAST_JITTER ?? 0.1);
+/** Validation forecast horizons (hours). */
+const VAL_HORIZONS = [0.25, 1, 3, 6, 12, 24];
 
 interface Track {
   times: number[];
@@ -153,6 +182,67 @@ function windowOf(
 }
 
 /**
+ * The readings of a track at `horizons` (hours, ascending) after reading `anchor`, standardised,
+ * [P, D] row-major with a mask: per sensor, its reading nearest to the target time within 5% of the
+ * horizon (at least a minute); masked where there is none (the track ends, or the sensor is silent).
+ */
+function futureReadings(
+  track: Track,
+  anchor: number,
+  horizons: readonly number[],
+  D: number,
+  norm: { offset: number[]; scale: number[] },
+): { values: Float32Array; mask: Float32Array } {
+  const P = horizons.length;
+  const values = new Float32Array(P * D);
+  const mask = new Float32Array(P * D);
+  const times = track.times;
+  const n = times.length;
+  horizons.forEach((h, p) => {
+    const target = times[anchor] + h;
+    const tol = Math.max(0.05 * h, 1 / 60);
+    if (times[n - 1] < target - tol) return;
+    let lo = anchor;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (times[mid] < target) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let d = 0; d < D; d++) {
+      let best = -1;
+      let bestGap = tol;
+      for (let i = lo; i < n && times[i] - target <= bestGap; i++)
+        if (track.mask[i * D + d]) {
+          best = i;
+          bestGap = times[i] - target;
+          break;
+        }
+      for (let i = lo - 1; i > anchor && target - times[i] <= bestGap; i--)
+        if (track.mask[i * D + d]) {
+          best = i;
+          break;
+        }
+      if (best < 0) continue;
+      mask[p * D + d] = 1;
+      values[p * D + d] = (track.values[best * D + d] - norm.offset[d]) / norm.scale[d];
+    }
+  });
+  return { values, mask };
+}
+
+/** FORECAST_POINTS horizons (hours), log-uniform in [FORECAST_MIN_H, maxH], ascending. */
+function forecastHorizons(rng: NeuralRng, maxH: number): number[] {
+  const lo = Math.log(FORECAST_MIN_H);
+  const hi = Math.log(maxH);
+  const hs = Array.from({ length: FORECAST_POINTS }, () => Math.exp(lo + (hi - lo) * rng.uniform()));
+  hs.sort((a, b) => a - b);
+  // Strictly increasing output times for odeint.
+  for (let p = 1; p < hs.length; p++) if (hs[p] <= hs[p - 1]) hs[p] = hs[p - 1] + 1e-3;
+  return hs;
+}
+
+/**
  * Training batches as truncated backpropagation through time over long filter runs (Williams & Peng
  * 1990): BATCH streams each walk a machine's track window by window, and the state a window ends in
  * is the (detached) initial state of the stream's next window, which also integrates the gap from the
@@ -201,6 +291,22 @@ class WindowStreams {
     return { seq: packSeries(series, this.D), h0: this.state.slice() };
   }
 
+  /** Each stream's readings at `horizons` after its current window's last reading: [P, B, D]. */
+  futures(horizons: readonly number[]): { values: Float32Array; mask: Float32Array } {
+    const P = horizons.length;
+    const D = this.D;
+    const values = new Float32Array(P * BATCH * D);
+    const mask = new Float32Array(P * BATCH * D);
+    for (let b = 0; b < BATCH; b++) {
+      const f = futureReadings(this.tracks[this.track[b]], this.pos[b] + WINDOW - 1, horizons, D, this.norm);
+      for (let p = 0; p < P; p++) {
+        values.set(f.values.subarray(p * D, (p + 1) * D), (p * BATCH + b) * D);
+        mask.set(f.mask.subarray(p * D, (p + 1) * D), (p * BATCH + b) * D);
+      }
+    }
+    return { values, mask };
+  }
+
   /** Keeps the final states of the windows just trained on and moves every stream on. */
   carry(h: Float32Array): void {
     this.state.set(h);
@@ -221,7 +327,7 @@ function filterLoss(
   seq: Sequences,
   h0: Float32Array | null,
   score?: Float32Array,
-): { loss: tf.Scalar; nll: number; mse: number; h: Float32Array } {
+): { loss: tf.Scalar; nll: number; mse: number; h: Float32Array; hT: tf.Tensor } {
   const H = model.config.hiddenDim;
   const run = model.rnn.run(seq, {
     collect: true,
@@ -241,34 +347,90 @@ function filterLoss(
   const terms = tf.mul(tf.add(tf.add(logVar, Math.log(2 * Math.PI)), tf.mul(sq, tf.exp(tf.neg(logVar)))), 0.5);
   const loss = tf.div(tf.sum(tf.mul(terms, m)), n) as tf.Scalar;
   const mse = tf.div(tf.sum(tf.mul(sq, m)), n);
-  return { loss, nll: loss.dataSync()[0], mse: mse.dataSync()[0], h: run.h.dataSync() as Float32Array };
+  return {
+    loss,
+    nll: loss.dataSync()[0],
+    mse: mse.dataSync()[0],
+    h: run.h.dataSync() as Float32Array,
+    hT: run.h,
+  };
+}
+
+/**
+ * Multi-horizon forecast loss: from filtered states h [B, H] (a window's last reading), integrates
+ * the latent ODE forward with no readings (as `ModelBank.forecast` does; here RK4 with a constant
+ * FORECAST_STEP and backpropagation) to `horizons` (hours, ascending) and scores the readings there,
+ * [P, B, D] with a mask, by the masked Gaussian NLL of the read-out (mean and variance). The one-step
+ * loss alone never asks the latent dynamics for anything beyond the next reading (seconds to
+ * minutes); this asks them to forecast up to a day ahead with honest spreads. `jitter` adds Gaussian
+ * noise to the initial states, as the twin's forecast samples do, so that nearby states must
+ * forecast alike (no divergent trajectories from a slightly perturbed state).
+ */
+function forecastLoss(
+  model: OdeRnnModel,
+  h: tf.Tensor,
+  horizons: readonly number[],
+  target: { values: Float32Array; mask: Float32Array },
+  jitter: number,
+): { loss: tf.Scalar; nll: number } | null {
+  const n = target.mask.reduce((a, b) => a + b, 0);
+  if (n === 0) return null;
+  const [B, H] = h.shape as [number, number];
+  const P = horizons.length;
+  const D = model.config.obsDim;
+  const y0 = jitter > 0 ? tf.add(h, tf.randomNormal([B, H], 0, jitter)) : h;
+  const field = model.rnn.field;
+  const sol = odeint((t, z) => field.apply(t, z), y0, [0, ...horizons], {
+    method: 'rk4',
+    stepSize: FORECAST_STEP,
+  });
+  model.nfe.addForward(sol.stats.nfe);
+  const ys = tf.reshape(tf.slice(sol.ys, [1, 0, 0], [P, B, H]), [P * B, H]);
+  const { mean, logVar } = model.readout(ys);
+  const x = tf.tensor2d(target.values, [P * B, D]);
+  const m = tf.tensor2d(target.mask, [P * B, D]);
+  const sq = tf.square(tf.sub(x, mean));
+  const terms = tf.mul(tf.add(tf.add(logVar, Math.log(2 * Math.PI)), tf.mul(sq, tf.exp(tf.neg(logVar)))), 0.5);
+  const loss = tf.div(tf.sum(tf.mul(terms, m)), n) as tf.Scalar;
+  return { loss, nll: loss.dataSync()[0] };
 }
 
 /**
  * Held-out machines' long runs from zero state (VAL_WINDOW readings, about 80 minutes), scored after
- * the first VAL_WARMUP readings: the filter's steady-state NLL, as the twin runs it.
+ * the first VAL_WARMUP readings: the filter's steady-state NLL, as the twin runs it; and the readings
+ * VAL_HORIZONS after each run's last reading, for the forecast loss (runs start in the first half of a
+ * track, so that a day ahead is still on it).
  */
 function validationBatch(
   tracks: Track[],
   D: number,
   norm: { offset: number[]; scale: number[] },
-): { seq: Sequences; score: Float32Array } {
+): { seq: Sequences; score: Float32Array; future: { values: Float32Array; mask: Float32Array } } {
   const rng = new NeuralRng(999);
   const series: Series[] = [];
+  const P = VAL_HORIZONS.length;
+  const future = { values: new Float32Array(P * VAL_SERIES * D), mask: new Float32Array(P * VAL_SERIES * D) };
   for (let b = 0; b < VAL_SERIES; b++) {
     const t = tracks[b % tracks.length];
-    const start = Math.floor(rng.uniform() * (t.times.length - VAL_WINDOW));
+    const room = Math.max(Math.floor(t.times.length / 2) - VAL_WINDOW, 1);
+    const start = Math.floor(rng.uniform() * Math.min(room, t.times.length - VAL_WINDOW));
     series.push(windowOf(t, start, D, norm, 0, VAL_WINDOW));
+    const f = futureReadings(t, start + VAL_WINDOW - 1, VAL_HORIZONS, D, norm);
+    for (let p = 0; p < P; p++) {
+      future.values.set(f.values.subarray(p * D, (p + 1) * D), (p * VAL_SERIES + b) * D);
+      future.mask.set(f.mask.subarray(p * D, (p + 1) * D), (p * VAL_SERIES + b) * D);
+    }
   }
   const seq = packSeries(series, D);
   const score = seq.mask.slice();
   score.fill(0, 0, VAL_WARMUP * seq.B * D);
-  return { seq, score };
+  return { seq, score, future };
 }
 
 const EVAL_MACHINES = Number(process.env.EVAL_MACHINES ?? 8);
 const EVAL_HOURS = Number(process.env.EVAL_HOURS ?? 8);
 const EVAL_WARMUP_HOURS = 1;
+const EVAL_FORECAST_HOURS = 24;
 const EVAL_K = [0.5, 1, 1.5, 2, 2.5];
 /** alerting's default divergence rule raises at this CUSUM statistic (apps/alerting default-rules). */
 const EVAL_RAISE_AT = 12;
@@ -289,8 +451,64 @@ function evaluate(machineModel: MachineModel, dir: string, seed: number): void {
   const D = twin.sensors.length;
   const streams = Array.from({ length: EVAL_MACHINES }, (_, k) => {
     const m = new SimulatedMachine(`eval-${k}`, machineModel, rng.fork(`eval-${k}`), DEFAULT_BEHAVIOUR);
-    return { id: m.machineId, samples: m.advance(EVAL_HOURS * 3600).samples };
+    // A day more than the twin filters: what its forecasts are scored against.
+    const all = m.advance((EVAL_HOURS + EVAL_FORECAST_HOURS) * 3600).samples;
+    const t0 = all[0]?.t ?? 0;
+    return { id: m.machineId, samples: all.filter((x) => x.t - t0 < EVAL_HOURS * 3600), future: all };
   });
+  const thresholds = Object.fromEntries(
+    machineModel.sensors.filter((x) => x.failureThreshold).map((x) => [x.name, x.failureThreshold!]),
+  );
+  const forecastRng = new NeuralRng(4242);
+  const forecastStats = { forecasts: 0, alarmed: 0, inside: new Float64Array(D), scored: new Float64Array(D) };
+  const crossingSum: Record<string, number> = Object.fromEntries(Object.keys(thresholds).map((k) => [k, 0]));
+  /**
+   * 24 h forecasts of every live machine (as the twin makes them: ModelBank.forecast, 32 samples, 24
+   * points): whether the default forecast rule would raise (half the samples cross a failure limit),
+   * each limit's crossing probability, and how often the machine's real readings fall inside the
+   * forecast's p10-p90 band (80% when calibrated).
+   */
+  const forecastAll = (ids: { id: string; j: number }[]) => {
+    const f = bank.forecast(
+      ids.map((x) => x.id),
+      (EVAL_FORECAST_HOURS * 3_600_000) / twin.timeScaleMs,
+      24,
+      32,
+      () => forecastRng.normal(),
+    );
+    const summaries = summariseForecast(f, twin.sensors, {
+      fromMs: (id) => bank.timeOf(id),
+      thresholds: () => thresholds,
+      timeScaleMs: twin.timeScaleMs,
+      modelVersion: 'eval',
+    });
+    summaries.forEach((sum, m) => {
+      forecastStats.forecasts++;
+      if (sum.rulSamplesMs.filter(Number.isFinite).length >= 0.5 * sum.samples) forecastStats.alarmed++;
+      for (const [name, pr] of Object.entries(sum.crossingProbability)) crossingSum[name] += pr;
+      const future = streams[ids[m].j].future;
+      sum.times.forEach((tMs, k) => {
+        const tol = Math.max(0.05 * (tMs - sum.fromMs), 60_000);
+        twin.sensors.forEach((name, d) => {
+          let best: number | undefined;
+          let gap = tol;
+          for (const x of future) {
+            const v = x.values[name];
+            if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+            const g = Math.abs(x.t * 1000 - tMs);
+            if (g <= gap) {
+              gap = g;
+              best = v;
+            }
+          }
+          if (best === undefined) return;
+          const band = sum.sensors[name];
+          forecastStats.scored[d]++;
+          if (best >= band.p10[k] && best <= band.p90[k]) forecastStats.inside[d]++;
+        });
+      });
+    });
+  };
   const sum = new Float64Array(D);
   const sq = new Float64Array(D);
   const abs = new Float64Array(D);
@@ -307,6 +525,7 @@ function evaluate(machineModel: MachineModel, dir: string, seed: number): void {
   const machineN = new Float64Array(EVAL_MACHINES * D);
   let nfe = 0;
   const rounds = Math.max(...streams.map((s) => s.samples.length));
+  const forecastRounds = new Set([0.25, 0.5, 0.75, 1].map((q) => Math.max(Math.floor(q * rounds) - 1, 0)));
   const t0 = Date.now();
   for (let r = 0; r < rounds; r++) {
     const live = streams.map((s, j) => ({ s, j })).filter(({ s }) => r < s.samples.length);
@@ -353,6 +572,7 @@ function evaluate(machineModel: MachineModel, dir: string, seed: number): void {
         n[d]++;
       }
     });
+    if (forecastRounds.has(r)) forecastAll(live.map(({ s, j }) => ({ id: s.id, j })));
   }
   const lines = twin.sensors.map((name, d) => {
     const mean = sum[d] / n[d];
@@ -376,6 +596,15 @@ function evaluate(machineModel: MachineModel, dir: string, seed: number): void {
     `  residual CUSUM (leak 2/h, clip 8, cap 30), peak / machines reaching ${EVAL_RAISE_AT}, from the first reading: ${cusumLine(peak)}`,
   );
   console.log(`  the same, started after the first ${EVAL_WARMUP_HOURS} h: ${cusumLine(warmPeak)}`);
+  console.log(
+    `  ${EVAL_FORECAST_HOURS} h forecasts (32 samples, at 1/4, 1/2, 3/4 and the end of the run): ${forecastStats.alarmed}/${forecastStats.forecasts} would raise the forecast rule (half the samples cross a limit); mean crossing probability ${Object.entries(
+      crossingSum,
+    )
+      .map(([k, v]) => `${k} ${(v / Math.max(forecastStats.forecasts, 1)).toFixed(2)}`)
+      .join(', ')}; real readings inside p10-p90: ${twin.sensors
+      .map((name, d) => `${name} ${(forecastStats.inside[d] / Math.max(forecastStats.scored[d], 1)).toFixed(2)}`)
+      .join(', ')}`,
+  );
   bank.dispose();
   disposeTwinModel(twin);
 }
@@ -407,6 +636,9 @@ async function main(): Promise<void> {
     const heldOut = simulate(machineModel, 200 + index);
     const validation = validationBatch(heldOut, D, norm);
     const streams = new WindowStreams(tracks, D, norm, new NeuralRng(31 + index), model.config.hiddenDim);
+    const horizonRng = new NeuralRng(77 + index);
+    let valParts = { step: NaN, forecast: NaN };
+    let bestParts = valParts;
     const started = Date.now();
     const result = train(model, {
       epochs: 100_000,
@@ -418,18 +650,43 @@ async function main(): Promise<void> {
       clipNorm: 5,
       seed: index,
       batches: () => Array.from({ length: 8 }, (_, i) => i),
-      lossFn: () => {
+      lossFn: (): BatchLoss => {
         const { seq, h0 } = streams.next();
         const r = filterLoss(model, seq, h0);
+        // Curriculum: the longest horizon grows from 1 h to FORECAST_MAX_H over the first 30% of the budget.
+        const ramp = Math.min(1, (Date.now() - started) / 1000 / (0.3 * SECONDS));
+        const horizons = forecastHorizons(horizonRng, Math.exp(Math.log(FORECAST_MAX_H) * ramp));
+        let f: { loss: tf.Scalar; nll: number } | null = null;
+        try {
+          if (FORECAST_WEIGHT > 0) f = forecastLoss(model, r.hT, horizons, streams.futures(horizons), FORECAST_JITTER);
+        } catch (err) {
+          // A free run that blows up (non-finite) skips this batch's forecast term.
+          console.warn(`forecast loss skipped: ${(err as Error).message}`);
+        }
+        if (f && !(f.nll < 1e3)) {
+          // A free run far off (an unstable field early on) would swamp the gradient: skip its term.
+          console.warn(`forecast loss skipped: NLL ${f.nll}`);
+          f = null;
+        }
         streams.carry(r.h);
-        return { loss: r.loss, parts: { mse: r.mse } };
+        if (!f) return { loss: r.loss, parts: { mse: r.mse, step: r.nll } };
+        return {
+          loss: tf.add(r.loss, tf.mul(f.loss, FORECAST_WEIGHT)) as tf.Scalar,
+          parts: { mse: r.mse, step: r.nll, forecast: f.nll },
+        };
       },
-      validate: () => filterLoss(model, validation.seq, null, validation.score).nll,
+      validate: () => {
+        const r = filterLoss(model, validation.seq, null, validation.score);
+        const f = forecastLoss(model, r.hT, VAL_HORIZONS, validation.future, 0);
+        valParts = { step: r.nll, forecast: f?.nll ?? NaN };
+        return FORECAST_WEIGHT > 0 && f ? r.nll + FORECAST_WEIGHT * f.nll : r.nll;
+      },
       maxSeconds: SECONDS,
       onProgress: (p) => {
+        if (p.best) bestParts = valParts;
         if (p.epoch % 5 === 0)
           console.log(
-            `${machineModel.assetType} epoch ${p.epoch}: loss ${p.loss.toFixed(3)} val ${p.valLoss?.toFixed(3)} mse ${p.parts.mse?.toFixed(3)} lr ${p.lr.toExponential(1)} (${p.elapsed.toFixed(0)} s)`,
+            `${machineModel.assetType} epoch ${p.epoch}: loss ${p.loss.toFixed(3)} (one-step ${p.parts.step?.toFixed(3)}, forecast ${p.parts.forecast?.toFixed(3)}) val ${p.valLoss?.toFixed(3)} (one-step ${valParts.step.toFixed(3)}, forecast ${valParts.forecast.toFixed(3)}) mse ${p.parts.mse?.toFixed(3)} lr ${p.lr.toExponential(1)} (${p.elapsed.toFixed(0)} s)`,
           );
       },
     });
@@ -440,10 +697,16 @@ async function main(): Promise<void> {
         scale: norm.scale,
         timeScaleMs: TIME_SCALE_MS,
       },
-      metrics: { valNll: result.bestValLoss, epochs: result.history.length, seconds: result.seconds },
+      metrics: {
+        valLoss: result.bestValLoss,
+        valNll: bestParts.step,
+        valForecastNll: bestParts.forecast,
+        epochs: result.history.length,
+        seconds: result.seconds,
+      },
       trainingData: {
         source: 'apps/simulator',
-        description: `${tracks.length} simulated ${machineModel.assetType} machines x ${HOURS} h, windows of ${WINDOW} readings, state carried ${CARRY ? 'between consecutive windows' : 'nowhere (each window from zero)'}`,
+        description: `${tracks.length} simulated ${machineModel.assetType} machines x ${HOURS} h, windows of ${WINDOW} readings, state carried ${CARRY ? 'between consecutive windows' : 'nowhere (each window from zero)'}, one-step NLL${FORECAST_WEIGHT > 0 ? ` + ${FORECAST_WEIGHT} x forecast NLL (${FORECAST_POINTS} horizons ${FORECAST_MIN_H.toFixed(2)}-${FORECAST_MAX_H} h per window end, jitter ${FORECAST_JITTER})` : ''}`,
         assetType: machineModel.assetType,
       },
       extra: {
@@ -453,7 +716,7 @@ async function main(): Promise<void> {
       },
     });
     console.log(
-      `${machineModel.assetType}: val NLL ${result.bestValLoss.toFixed(3)} after ${result.history.length} epochs -> ${dir}`,
+      `${machineModel.assetType}: val loss ${result.bestValLoss.toFixed(3)} (one-step NLL ${bestParts.step.toFixed(3)}, forecast NLL ${bestParts.forecast.toFixed(3)}) after ${result.history.length} epochs -> ${dir}`,
     );
     evaluate(machineModel, dir, 500 + index);
   }
