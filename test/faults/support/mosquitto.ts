@@ -25,6 +25,11 @@ export class PrivateMosquitto {
     return `mqtt://127.0.0.1:${this.port}`;
   }
 
+  /** The broker's process id while it runs (the soak samples its memory). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   static async start(root: string): Promise<PrivateMosquitto> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'continuum-faults-mosquitto-'));

@@ -1,0 +1,712 @@
+#!/usr/bin/env node
+/**
+ * `npm run soak` and `npm run overload` (issue 13, load and soak): the whole topology as separate
+ * processes (scripts/cluster: api, 2 ingestion, 2 twin, alerting) on a private PostgreSQL (with
+ * track_commit_timestamp, so that every reading's commit time is known) and a private Mosquitto
+ * (deploy/mosquitto/mosquitto.conf: persistent sessions, unlimited queues), fed with QoS 1 telemetry.
+ *
+ * 1. Capacity probe (unless SOAK_CAPACITY is given): load publishers send as fast as a window of
+ *    unacknowledged messages allows for SOAK_PROBE_S seconds; capacity = readings/s committed over
+ *    the probe after its first 10 s (the broker queues the rest). Then the backlog drains.
+ * 2. soak: SOAK_RATE (default 50% of the capacity) for SOAK_MINUTES (default 10).
+ *    overload: 50% for a minute, 200% for OVERLOAD_MINUTES (default 2), then 50% until the backlog
+ *    has drained (at most OVERLOAD_RECOVERY_MAX_MINUTES, default 10) and one more minute.
+ * 3. Every SOAK_SAMPLE_S (5) seconds: each process's RSS (/proc/<pid>/status) and V8 heap (a preloaded
+ *    probe, scripts/soak/heap-probe.cjs), Mosquitto's RSS, readings acknowledged and committed, the
+ *    backlog; a progress line every 30 s with the latency (commit time - publish time) of that window.
+ * 4. At the end: every acknowledged reading counted against the database (stored, lost); latency
+ *    p50/p99 per minute; memory slope per process by least squares over the second half of the soak
+ *    (RSS, and the heap's floor: the minimum of every 30 s); PASS/FAIL against the criteria printed.
+ *
+ * Load: SOAK_MACHINES (100) machines over SOAK_PUBLISHERS (2) worker threads (scripts/soak/load-worker.cjs),
+ * SOAK_SAMPLES_PER_MESSAGE (5) samples of 2-10 sensors per message (30 readings on average: batching
+ * devices, and a publisher cheap enough to reach 200% on the same cores); sensor s0 is the publish
+ * time. Besides, the simulator's plant (6 registered machines at 600x, about 60 readings/s,
+ * test/faults/support/logging-publisher.ts) keeps the twins and alerting working.
+ * SOAK_OUT=<file.json> writes the samples and the results.
+ */
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
+import { Pool } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Cluster } from './cluster/cluster';
+import { storedReadings, tally } from '../test/faults/support/ledger';
+import { LoggingPublisher } from '../test/faults/support/logging-publisher';
+import { PrivateMosquitto } from '../test/faults/support/mosquitto';
+import { PrivatePostgres } from '../test/faults/support/private-postgres';
+import { MiB, floorSeries, fmt, slope } from './soak/stats';
+
+const root = join(__dirname, '..');
+const MODE: 'soak' | 'overload' = process.argv.includes('--overload') ? 'overload' : 'soak';
+const env = (name: string, fallback: number) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got "${v}"`);
+  return n;
+};
+const SOAK_MINUTES = env('SOAK_MINUTES', 10);
+const PROBE_S = env('SOAK_PROBE_S', 45);
+const SAMPLE_S = env('SOAK_SAMPLE_S', 5);
+const PUBLISHERS = env('SOAK_PUBLISHERS', 2);
+const MACHINES = env('SOAK_MACHINES', 100);
+const OVERLOAD_MINUTES = env('OVERLOAD_MINUTES', 2);
+const RECOVERY_MAX_MINUTES = env('OVERLOAD_RECOVERY_MAX_MINUTES', 10);
+/** Memory slope bound (MiB/min) over the second half of the soak; see docs/reliability.md. */
+const SLOPE_BOUND = env('SOAK_SLOPE_BOUND_MIB_MIN', 1);
+/** Samples per message (a JSON array); each sample has its machine's 2-10 sensors. */
+const SAMPLES_PER_MESSAGE = env('SOAK_SAMPLES_PER_MESSAGE', 5);
+const LAG_MS = 3_600_000;
+const PLANT_SPEED = 600;
+
+const started = Date.now();
+const clock = () => {
+  const s = Math.round((Date.now() - started) / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+const say = (line: string) => console.log(`[${MODE} ${clock()}] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
+interface Counters {
+  sent: number;
+  acked: number;
+  failed: number;
+  sentReadings: number;
+  ackedReadings: number;
+  inflight: number;
+  behindS: number;
+}
+interface Ledger extends Counters {
+  machines: Uint16Array;
+  times: Float64Array;
+  count: number;
+}
+
+/** The load publishers (worker threads). */
+class Load {
+  readonly machines = Array.from({ length: MACHINES }, (_, i) => ({
+    id: `soak-m${String(i).padStart(3, '0')}`,
+    sensors: 2 + (i % 9),
+  }));
+  private readonly workers: Worker[] = [];
+  private readonly counters: Counters[] = [];
+  private readonly mine: number[][] = [];
+  rate: number | null = 0;
+  private stopped = false;
+
+  constructor(private readonly url: string) {}
+
+  async start(): Promise<void> {
+    for (let w = 0; w < PUBLISHERS; w++) {
+      const mine = this.machines.map((_, i) => i).filter((i) => i % PUBLISHERS === w);
+      this.mine.push(mine);
+      const worker = new Worker(join(__dirname, 'soak/load-worker.cjs'), {
+        workerData: {
+          url: this.url,
+          clientId: `soak-load-${w}-${process.pid}`,
+          machines: mine.map((i) => this.machines[i]),
+          lagMs: LAG_MS,
+          samples: SAMPLES_PER_MESSAGE,
+          window: 1000,
+        },
+      });
+      this.counters.push({ sent: 0, acked: 0, failed: 0, sentReadings: 0, ackedReadings: 0, inflight: 0, behindS: 0 });
+      worker.on('message', (m: { type: string } & Counters) => {
+        if (m.type === 'progress') this.counters[w] = m;
+      });
+      worker.on('error', (err) => say(`load publisher ${w} failed: ${err.message}`));
+      await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+      this.workers.push(worker);
+    }
+  }
+
+  /** Readings/s in all (split over the workers), or null for as fast as the window allows. */
+  setRate(rate: number | null): void {
+    this.rate = rate;
+    for (const w of this.workers)
+      w.postMessage({ type: 'rate', readingsPerS: rate === null ? null : rate / this.workers.length });
+  }
+
+  get totals(): Counters {
+    return this.counters.reduce(
+      (a, b) => ({
+        sent: a.sent + b.sent,
+        acked: a.acked + b.acked,
+        failed: a.failed + b.failed,
+        sentReadings: a.sentReadings + b.sentReadings,
+        ackedReadings: a.ackedReadings + b.ackedReadings,
+        inflight: a.inflight + b.inflight,
+        behindS: Math.max(a.behindS, b.behindS),
+      }),
+      { sent: 0, acked: 0, failed: 0, sentReadings: 0, ackedReadings: 0, inflight: 0, behindS: 0 },
+    );
+  }
+
+  /** Stops publishing; resolves with every worker's ledger, machine indices made global. */
+  async stop(): Promise<{ machines: Uint16Array; times: Float64Array; totals: Counters }[]> {
+    if (this.stopped) return [];
+    this.stopped = true;
+    return Promise.all(
+      this.workers.map(
+        (w, wi) =>
+          new Promise<{ machines: Uint16Array; times: Float64Array; totals: Counters }>((resolve) => {
+            w.on('message', (m: { type: string } & Ledger) => {
+              if (m.type !== 'ledger') return;
+              const global = m.machines.map((local) => this.mine[wi][local]);
+              this.counters[wi] = m;
+              void w.terminate();
+              resolve({ machines: global, times: m.times, totals: m });
+            });
+            w.postMessage({ type: 'stop' });
+          }),
+      ),
+    );
+  }
+}
+
+interface ProcSample {
+  rss: number;
+  heapUsed: number | null;
+  loopP99Ms: number | null;
+}
+interface Sample {
+  t: number;
+  phase: string;
+  rate: number | null;
+  acked: number;
+  stored: number;
+  backlog: number;
+  apiHealthMs: number;
+  procs: Record<string, ProcSample>;
+}
+
+function rssOf(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function probeOf(dir: string, pid: number | undefined): { heapUsed: number; loopP99Ms: number } | null {
+  if (!pid) return null;
+  const file = join(dir, `${pid}.jsonl`);
+  if (!existsSync(file)) return null;
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  try {
+    return JSON.parse(lines[lines.length - 1]) as { heapUsed: number; loopP99Ms: number };
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  say(`starting: load average ${load()}`);
+  const pg = await PrivatePostgres.start();
+  let broker: PrivateMosquitto | undefined;
+  let cluster: Cluster | undefined;
+  let plant: LoggingPublisher | undefined;
+  let load_: Load | undefined;
+  const pool = new Pool({ connectionString: pg.url, max: 3 });
+  pool.on('error', () => undefined);
+  const probeDir = mkdtempSync(join(tmpdir(), 'continuum-soak-probe-'));
+  const out = process.env.SOAK_OUT;
+  const cleanup = async () => {
+    await plant?.stop(2000).catch(() => undefined);
+    await cluster?.stop(20_000).catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    await broker?.close().catch(() => undefined);
+    await pg.close().catch(() => undefined);
+    rmSync(probeDir, { recursive: true, force: true });
+  };
+  let interrupted = false;
+  process.on('SIGINT', () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    say('interrupted: stopping everything');
+    void cleanup().then(() => process.exit(130));
+  });
+  try {
+    // Commit timestamps: the time each reading was stored, for the latency.
+    await pool.query(`ALTER SYSTEM SET track_commit_timestamp = on`);
+    await pool.end();
+    await pg.restart(0);
+    const db = new Pool({ connectionString: pg.url, max: 3 });
+    db.on('error', () => undefined);
+    const q = async <T = Record<string, any>>(sql: string, params: unknown[] = []) =>
+      (await db.query(sql, params)).rows as T[];
+    broker = await PrivateMosquitto.start(root);
+
+    const exits: string[] = [];
+    const warnings: string[] = [];
+    let warningCount = 0;
+    cluster = await Cluster.start({
+      counts: { api: 1, ingestion: env('SOAK_INGESTION', 2), twin: env('SOAK_TWIN', 2), alerting: 1 },
+      databaseUrl: pg.url,
+      mqttUrl: broker.url,
+      prefix: 'soak',
+      log: (line) => {
+        if (/exited unexpectedly/.test(line)) {
+          exits.push(line);
+          say(line);
+          return;
+        }
+        const level = /"level":(\d+)/.exec(line);
+        if (level && Number(level[1]) < 40) return; // the twin logs at info (the harness needs its start line)
+        warningCount++;
+        if (warnings.length < 30) {
+          warnings.push(line);
+          say(line.replace(/ck_[\w-]+/g, 'ck_***').slice(0, 300));
+        }
+      },
+      env: {
+        LOG_LEVEL: 'warn',
+        NODE_OPTIONS: `--require ${join(__dirname, 'soak/heap-probe.cjs')}`,
+        SOAK_PROBE_DIR: probeDir,
+        TWIN_MODELS_DIR: join(root, 'models/default'),
+      },
+    });
+    const procs: { name: string; pid: () => number | undefined; node: boolean }[] = [
+      ...cluster.instances.map((i) => ({ name: i.name, pid: () => i.pid, node: true })),
+      { name: 'mosquitto', pid: () => broker!.pid, node: false },
+    ];
+    const api = cluster.of('api')[0];
+    say(`cluster up: ${cluster.instances.map((i) => `${i.name} (pid ${i.pid})`).join(', ')}`);
+
+    // The simulated plant (registered machines: twins, alerting).
+    const plannedS =
+      PROBE_S + 300 + (MODE === 'soak' ? SOAK_MINUTES * 60 : (OVERLOAD_MINUTES + RECOVERY_MAX_MINUTES + 2) * 60);
+    plant = new LoggingPublisher({
+      url: broker.url,
+      clientId: 'soak-plant',
+      plantId: 'soak-plant',
+      machines: 6,
+      speed: PLANT_SPEED,
+      startMs: Date.now() - PLANT_SPEED * (plannedS + 600) * 1000,
+    });
+    for (const m of plant.machines)
+      await q(`INSERT INTO machines (id, plant_id, asset_type, name, sensors) VALUES ($1, $2, $3, $1, $4)`, [
+        m.machineId,
+        'soak-plant',
+        m.assetType,
+        JSON.stringify(m.sensors),
+      ]);
+    const insertedBase = Number(
+      (await q(`SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'readings'`))[0].n_tup_ins,
+    );
+    await plant.start();
+    const loadGen = (load_ = new Load(broker.url));
+    await loadGen.start();
+    const loadIds = loadGen.machines.map((m) => m.id);
+
+    // --- sampling ---------------------------------------------------------------------------------
+    const samples: Sample[] = [];
+    let phase = 'start';
+    const ackedNow = () => loadGen.totals.ackedReadings + plant!.acked.size;
+    const takeSample = async (): Promise<Sample> => {
+      const [{ n }] = await q<{ n: string }>(
+        `SELECT n_tup_ins AS n FROM pg_stat_user_tables WHERE relname = 'readings'`,
+      );
+      const stored = Number(n) - insertedBase;
+      const acked = ackedNow();
+      const t0 = performance.now();
+      await api.health();
+      const apiHealthMs = performance.now() - t0;
+      const ps: Record<string, ProcSample> = {};
+      for (const p of procs) {
+        const pid = p.pid();
+        const rss = rssOf(pid);
+        if (rss === null) continue;
+        const probe = p.node ? probeOf(probeDir, pid) : null;
+        ps[p.name] = { rss, heapUsed: probe?.heapUsed ?? null, loopP99Ms: probe?.loopP99Ms ?? null };
+      }
+      const s: Sample = {
+        t: Date.now(),
+        phase,
+        rate: loadGen.rate,
+        acked,
+        stored,
+        backlog: Math.max(0, acked - stored),
+        apiHealthMs,
+        procs: ps,
+      };
+      samples.push(s);
+      if (out) appendFileSync(`${out}.samples.jsonl`, `${JSON.stringify(s)}\n`);
+      return s;
+    };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const next = Date.now() + SAMPLE_S * 1000;
+        await takeSample().catch((err: Error) => say(`sample failed: ${err.message}`));
+        await sleep(Math.max(0, next - Date.now()));
+      }
+    })();
+
+    /** Latency (commit - publish) of the load readings published in [from, to): p50, p99, count. */
+    const latency = async (from: number, to: number) => {
+      const [r] = await q<{ n: number; p50: number; p99: number; max: number }>(
+        `SELECT count(*)::int AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY lat) AS p50,
+                percentile_disc(0.99) WITHIN GROUP (ORDER BY lat) AS p99, max(lat) AS max
+         FROM (SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - value AS lat
+               FROM readings WHERE machine_id = ANY($1) AND sensor = 's0'
+                 AND time >= to_timestamp($2::float8 / 1000) AND time < to_timestamp($3::float8 / 1000)
+                 AND value >= $4 AND value < $5) x`,
+        [loadIds, from - LAG_MS - 1000, to - LAG_MS + 1000, from, to],
+      );
+      return r;
+    };
+
+    const procLine = (s: Sample | undefined) =>
+      s
+        ? Object.entries(s.procs)
+            .map(([name, p]) => `${name} ${fmt(p.rss / MiB)}${p.heapUsed !== null ? `/${fmt(p.heapUsed / MiB)}` : ''}`)
+            .join(', ')
+        : '';
+    let lastProgress = Date.now();
+    let lastProgressAcked = ackedNow();
+    let lastProgressStored = 0;
+    const progress = async () => {
+      const now = Date.now();
+      const s = samples[samples.length - 1];
+      const dt = (now - lastProgress) / 1000;
+      const lat = await latency(lastProgress, now - 2000).catch(() => null);
+      const pubRate = (ackedNow() - lastProgressAcked) / dt;
+      const storedRate = s ? (s.stored - lastProgressStored) / dt : 0;
+      say(
+        `${phase}: target ${loadGen.rate === null ? 'max' : fmt(loadGen.rate)}/s, acked ${fmt(pubRate)}/s, stored ${fmt(storedRate)}/s, ` +
+          `backlog ${fmt(s?.backlog ?? 0)} | latency p50 ${fmt(lat?.p50 ?? NaN)} ms p99 ${fmt(lat?.p99 ?? NaN)} ms (${fmt(lat?.n ?? 0)} msgs) | ` +
+          `RSS/heap MiB: ${procLine(s)} | load ${load()}`,
+      );
+      lastProgress = now;
+      lastProgressAcked = ackedNow();
+      lastProgressStored = s?.stored ?? 0;
+    };
+    /** Runs for `seconds` (or until `until` says so), with a progress line every 30 s. */
+    const hold = async (seconds: number, until?: () => boolean) => {
+      const end = Date.now() + seconds * 1000;
+      while (Date.now() < end) {
+        await sleep(Math.min(1000, end - Date.now()));
+        if (Date.now() - lastProgress >= 30_000) await progress();
+        if (until?.()) return true;
+      }
+      return false;
+    };
+    const enter = (name: string, rate: number | null) => {
+      phase = name;
+      loadGen.setRate(rate);
+      lastProgress = Date.now();
+      lastProgressAcked = ackedNow();
+      lastProgressStored = samples[samples.length - 1]?.stored ?? 0;
+      say(`phase ${name}: ${rate === null ? 'as fast as possible' : `${fmt(rate)} readings/s`}`);
+      return Date.now();
+    };
+    const drained = (rate: number) => {
+      const s = samples[samples.length - 1];
+      return s !== undefined && s.t > Date.now() - SAMPLE_S * 1000 && s.backlog <= Math.max(2 * rate, 500);
+    };
+
+    // --- capacity ---------------------------------------------------------------------------------
+    let capacity = env('SOAK_CAPACITY', 0);
+    let capacityNote = 'given (SOAK_CAPACITY)';
+    if (capacity === 0) {
+      const probeStart = enter('capacity probe', null);
+      await hold(PROBE_S);
+      const window = samples.filter((s) => s.t >= probeStart + 10_000);
+      const a = window[0];
+      const b = window[window.length - 1];
+      capacity = (b.stored - a.stored) / ((b.t - a.t) / 1000);
+      const publisherLimited = b.backlog < capacity;
+      capacityNote = publisherLimited
+        ? `measured, but the publishers did not outpace ingestion (backlog ${fmt(b.backlog)}): capacity is at least this`
+        : `measured: committed readings/s over ${((b.t - a.t) / 1000).toFixed(0)} s of saturation (backlog ${fmt(b.backlog)} readings)`;
+      say(`capacity ${fmt(capacity)} readings/s (${capacityNote}); draining the backlog`);
+      enter('drain', 0);
+      const drainStart = Date.now();
+      await hold(300, () => drained(0));
+      say(`drained in ${((Date.now() - drainStart) / 1000).toFixed(0)} s`);
+    }
+    const soakRate = MODE === 'soak' ? env('SOAK_RATE', 0) || capacity / 2 : capacity / 2;
+
+    // --- the run ----------------------------------------------------------------------------------
+    const windows: { name: string; from: number; to: number; rate: number }[] = [];
+    const run = async (name: string, rate: number, seconds: number, until?: () => boolean) => {
+      const from = enter(name, rate);
+      const ended = await hold(seconds, until);
+      windows.push({ name, from, to: Date.now(), rate });
+      return ended;
+    };
+    let recoveryS = NaN;
+    if (MODE === 'soak') {
+      await run('soak', soakRate, SOAK_MINUTES * 60);
+    } else {
+      await run('base 50%', soakRate, 60);
+      await run('overload 200%', 2 * capacity, OVERLOAD_MINUTES * 60);
+      const overEnd = Date.now();
+      const recovered = await run('recovery 50%', soakRate, RECOVERY_MAX_MINUTES * 60, () => drained(soakRate));
+      recoveryS = recovered ? (Date.now() - overEnd) / 1000 : NaN;
+      say(recovered ? `backlog drained ${recoveryS.toFixed(0)} s after the overload` : 'backlog NOT drained');
+      await run('after 50%', soakRate, 60);
+    }
+    const runEnd = enter('final drain', 0);
+    await hold(300, () => drained(0));
+    const ledgers = await loadGen.stop();
+    await plant.stop(10_000);
+    const plantAcked = [...plant.acked.keys()];
+    sampling = false;
+    await sampler;
+
+    // --- the ledger: every acknowledged reading against the database --------------------------------
+    say('counting acknowledged readings against the database');
+    const client = await db.connect();
+    let ledger: { messages: number; acked: number; stored: number };
+    try {
+      await client.query(`SET work_mem = '256MB'`);
+      await client.query(`CREATE TEMP TABLE soak_acked (mi int, t timestamptz)`);
+      await client.query(`CREATE TEMP TABLE soak_machines (mi int, id text, k int)`);
+      await client.query(
+        `INSERT INTO soak_machines SELECT i - 1, id, k FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS x(id, k, i)`,
+        [loadIds, loadGen.machines.map((m) => m.sensors)],
+      );
+      for (const l of ledgers) {
+        const chunks = function* () {
+          for (let off = 0; off < l.times.length; off += 50_000) {
+            let text = '';
+            for (let i = off; i < Math.min(off + 50_000, l.times.length); i++)
+              text += `${l.machines[i]}\t${new Date(l.times[i]).toISOString()}\n`;
+            yield text;
+          }
+        };
+        await pipeline(Readable.from(chunks()), client.query(copyFrom('COPY soak_acked (mi, t) FROM STDIN')));
+      }
+      const count = async () => {
+        const { rows } = await client.query(
+          `WITH s AS (SELECT machine_id, time, count(*)::int AS n FROM readings WHERE machine_id = ANY($1) GROUP BY 1, 2)
+           SELECT count(*)::int AS messages, coalesce(sum(m.k), 0)::float8 AS acked,
+                  coalesce(sum(least(coalesce(s.n, 0), m.k)), 0)::float8 AS stored
+           FROM soak_acked a JOIN soak_machines m USING (mi) LEFT JOIN s ON s.machine_id = m.id AND s.time = a.t`,
+          [loadIds],
+        );
+        return rows[0] as { messages: number; acked: number; stored: number };
+      };
+      ledger = await count();
+      for (let i = 0; i < 12 && ledger.stored < ledger.acked; i++) {
+        await sleep(10_000); // something still in flight: give it time, then count again
+        ledger = await count();
+      }
+    } finally {
+      client.release();
+    }
+    const plantTally = tally(
+      plantAcked,
+      await storedReadings(
+        (sql, p) => q(sql, p),
+        plant.machines.map((m) => m.machineId),
+      ),
+    );
+    const loadTotals = ledgers.reduce((a, l) => a + l.totals.failed, 0);
+
+    // --- results ----------------------------------------------------------------------------------
+    const perMinute = await q<{ minute: number; n: number; p50: number; p99: number; max: number }>(
+      `SELECT floor((value - $2) / 60000)::int AS minute, count(*)::int AS n,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY lat) AS p50,
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY lat) AS p99, max(lat) AS max
+       FROM (SELECT value, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - value AS lat
+             FROM readings WHERE machine_id = ANY($1) AND sensor = 's0' AND time >= to_timestamp($3::float8 / 1000)) x
+       WHERE value >= $2 GROUP BY 1 ORDER BY 1`,
+      [loadIds, windows[0].from, windows[0].from - LAG_MS - 1000],
+    );
+    const phaseAt = (t: number) => windows.find((w) => t >= w.from && t < w.to)?.name ?? 'final drain';
+    console.log('');
+    say(`results (${MODE}), load average ${load()}`);
+    console.log(`capacity: ${fmt(capacity)} readings/s, ${capacityNote}`);
+    for (const w of windows) {
+      const inW = samples.filter((s) => s.t >= w.from && s.t <= w.to);
+      const a = inW[0];
+      const b = inW[inW.length - 1];
+      const acked = a && b ? (b.acked - a.acked) / ((b.t - a.t) / 1000) : NaN;
+      const stored = a && b ? (b.stored - a.stored) / ((b.t - a.t) / 1000) : NaN;
+      console.log(
+        `phase ${w.name}: ${((w.to - w.from) / 1000).toFixed(0)} s, target ${fmt(w.rate)} readings/s (${((w.rate / capacity) * 100).toFixed(0)}% of capacity), ` +
+          `acknowledged ${fmt(acked)}/s, committed ${fmt(stored)}/s, backlog at the end ${fmt(b?.backlog ?? NaN)} readings`,
+      );
+    }
+    console.log('\nlatency, publish -> commit, per minute of publish time (load readings; ms):');
+    console.log('| minute | phase | messages | p50 | p99 | max |\n| --- | --- | --- | --- | --- | --- |');
+    for (const m of perMinute)
+      console.log(
+        `| ${m.minute + 1} | ${phaseAt(windows[0].from + m.minute * 60_000 + 30_000)} | ${fmt(m.n)} | ${fmt(m.p50)} | ${fmt(m.p99)} | ${fmt(m.max)} |`,
+      );
+
+    // Memory: per process over the main window (soak) or over the whole run (overload).
+    const main_ = MODE === 'soak' ? windows[0] : { from: windows[0].from, to: windows[windows.length - 1].to };
+    const half = main_.from + (main_.to - main_.from) / 2;
+    const overload = windows.find((w) => w.name.startsWith('overload'));
+    console.log(
+      `\nmemory per process (MiB; slopes in MiB/min by least squares over the second half of the ${MODE === 'soak' ? 'soak' : 'run'}, ` +
+        `${((main_.to - half) / 60_000).toFixed(1)} min; heap floor = minimum of every 30 s):`,
+    );
+    console.log(
+      '| process | RSS start | RSS end | RSS peak | RSS slope | heap start | heap end | heap peak | heap slope | heap floor slope | loop delay p99 max (ms) |',
+    );
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    const memory: Record<string, { rssSlope: number; heapFloorSlope: number; rssPeak: number; overloadPeak: number }> =
+      {};
+    for (const p of procs) {
+      const inRun = samples.filter((s) => s.t >= main_.from && s.t <= main_.to && s.procs[p.name]);
+      if (inRun.length === 0) continue;
+      const second = inRun.filter((s) => s.t >= half);
+      const rss = second.map((s) => [(s.t - main_.from) / 60_000, s.procs[p.name].rss / MiB] as const);
+      const heapPts = second
+        .filter((s) => s.procs[p.name].heapUsed !== null)
+        .map((s) => [(s.t - main_.from) / 60_000, s.procs[p.name].heapUsed! / MiB] as const);
+      const first = inRun[0].procs[p.name];
+      const last = inRun[inRun.length - 1].procs[p.name];
+      const rssPeak = Math.max(...inRun.map((s) => s.procs[p.name].rss)) / MiB;
+      const heapPeak = Math.max(...inRun.map((s) => s.procs[p.name].heapUsed ?? 0)) / MiB;
+      const loopMax = Math.max(...inRun.map((s) => s.procs[p.name].loopP99Ms ?? 0));
+      const r = {
+        rssSlope: slope(rss),
+        heapSlope: slope(heapPts),
+        heapFloorSlope: slope(floorSeries(heapPts, 0.5)),
+        rssPeak,
+        overloadPeak: overload
+          ? Math.max(
+              ...samples
+                .filter((s) => s.t >= overload.from && s.t <= overload.to)
+                .map((s) => s.procs[p.name]?.rss ?? 0),
+            ) / MiB
+          : NaN,
+      };
+      memory[p.name] = r;
+      console.log(
+        `| ${p.name} | ${fmt(first.rss / MiB)} | ${fmt(last.rss / MiB)} | ${fmt(rssPeak)} | ${fmt(r.rssSlope, 2)} | ` +
+          (p.node
+            ? `${fmt((first.heapUsed ?? NaN) / MiB)} | ${fmt((last.heapUsed ?? NaN) / MiB)} | ${fmt(heapPeak)} | ${fmt(r.heapSlope, 2)} | ${fmt(r.heapFloorSlope, 2)} | ${fmt(loopMax)} |`
+            : '— | — | — | — | — | — |'),
+      );
+    }
+    const apiMs = samples.filter((s) => s.t >= main_.from && s.t <= main_.to).map((s) => s.apiHealthMs);
+    console.log(`api /health while loaded: max ${fmt(Math.max(...apiMs))} ms over ${apiMs.length} calls`);
+    const lost = ledger.acked - ledger.stored;
+    console.log(
+      `\nledger: load ${fmt(ledger.messages)} messages / ${fmt(ledger.acked)} readings acknowledged, ${fmt(ledger.stored)} stored, ${fmt(lost)} lost, ` +
+        `${fmt(loadTotals)} publishes refused; plant ${fmt(plantTally.published)} acknowledged, ${fmt(plantTally.stored)} stored, ` +
+        `${fmt(plantTally.lost)} lost, ${fmt(plantTally.duplicated)} duplicated (readings' primary key makes duplicates impossible)`,
+    );
+    console.log(`process exits: ${exits.length}${exits.length ? `\n  ${exits.join('\n  ')}` : ''}`);
+    console.log(`warnings/errors logged by the apps: ${warningCount}`);
+
+    // --- verdict ----------------------------------------------------------------------------------
+    const checks: [string, boolean][] = [
+      ['no process exited', exits.length === 0],
+      ['every acknowledged reading stored (lost 0)', lost === 0 && plantTally.lost === 0],
+      ['no duplicated reading', plantTally.duplicated === 0],
+    ];
+    const apps = Object.keys(memory).filter((n) => n !== 'mosquitto');
+    if (MODE === 'soak') {
+      for (const n of apps)
+        checks.push([
+          `${n}: RSS slope ${fmt(memory[n].rssSlope, 2)} and heap floor slope ${fmt(memory[n].heapFloorSlope, 2)} MiB/min below ${SLOPE_BOUND}`,
+          memory[n].rssSlope < SLOPE_BOUND && memory[n].heapFloorSlope < SLOPE_BOUND,
+        ]);
+      const soakMin = perMinute.filter((m) => m.minute >= 1 && m.minute < SOAK_MINUTES);
+      const thirds = Math.max(1, Math.floor(soakMin.length / 3));
+      const mean = (xs: typeof soakMin) => xs.reduce((a, m) => a + m.p99, 0) / Math.max(1, xs.length);
+      const early = mean(soakMin.slice(0, thirds));
+      const late = mean(soakMin.slice(-thirds));
+      checks.push([
+        `latency stable: p99 over the last third ${fmt(late)} ms <= 1.5 x the first third (after the first minute) ${fmt(early)} ms + 50 ms`,
+        soakMin.length > 0 && late <= 1.5 * early + 50,
+      ]);
+      const end = samples.filter((s) => s.t <= windows[0].to).pop();
+      checks.push([
+        `kept up: backlog at the end of the soak ${fmt(end?.backlog ?? NaN)} readings <= 2 s of load`,
+        (end?.backlog ?? Infinity) <= 2 * soakRate,
+      ]);
+    } else {
+      const over = windows.find((w) => w.name.startsWith('overload'))!;
+      const overSamples = samples.filter((s) => s.t >= over.from && s.t <= over.to);
+      const achieved =
+        (overSamples[overSamples.length - 1].acked - overSamples[0].acked) /
+        ((overSamples[overSamples.length - 1].t - overSamples[0].t) / 1000);
+      checks.push([
+        `overload reached: acknowledged ${fmt(achieved)}/s >= 1.5 x capacity (${fmt(1.5 * capacity)})`,
+        achieved >= 1.5 * capacity,
+      ]);
+      // Bounded memory: the apps' RSS does not follow the backlog (which the broker holds).
+      const half2 = over.from + (over.to - over.from) / 2;
+      for (const n of apps) {
+        const pts = overSamples
+          .filter((s) => s.t >= half2 && s.procs[n])
+          .map((s) => [(s.t - over.from) / 60_000, s.procs[n].rss / MiB] as const);
+        const sl = slope(pts);
+        checks.push([
+          `${n}: bounded under overload (RSS slope over the second half of the overload ${fmt(sl, 1)} MiB/min < 10; peak ${fmt(memory[n].overloadPeak)} MiB)`,
+          sl < 10,
+        ]);
+      }
+      checks.push([`recovered: backlog drained ${fmt(recoveryS)} s after the overload`, Number.isFinite(recoveryS)]);
+      const base = perMinute.filter((m) => phaseAt(windows[0].from + m.minute * 60_000 + 30_000) === 'base 50%');
+      const after = perMinute.filter((m) => phaseAt(windows[0].from + m.minute * 60_000 + 30_000) === 'after 50%');
+      if (base.length && after.length)
+        checks.push([
+          `latency back after recovery: p99 ${fmt(after[0].p99)} ms <= 2 x base ${fmt(base[0].p99)} ms + 100 ms`,
+          after[0].p99 <= 2 * base[0].p99 + 100,
+        ]);
+    }
+    console.log('\ncriteria:');
+    for (const [what, ok] of checks) console.log(`  ${ok ? 'PASS' : 'FAIL'}  ${what}`);
+    const pass = checks.every(([, ok]) => ok);
+    console.log(
+      `\n${MODE}: ${pass ? 'PASS' : 'FAIL'} (${((Date.now() - started) / 60_000).toFixed(1)} min, run ended ${new Date(runEnd).toISOString()}, load average ${load()})`,
+    );
+    if (out)
+      writeFileSync(
+        out,
+        JSON.stringify(
+          {
+            mode: MODE,
+            capacity,
+            capacityNote,
+            soakRate,
+            windows,
+            perMinute,
+            memory,
+            ledger,
+            plantTally,
+            exits,
+            recoveryS,
+            checks,
+            pass,
+          },
+          null,
+          2,
+        ),
+      );
+    await db.end();
+    process.exitCode = pass ? 0 : 1;
+  } finally {
+    await load_?.stop().catch(() => undefined);
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(),
+  (err: Error) => {
+    console.error(`${MODE}: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,136 @@
+/**
+ * One load publisher of `npm run soak` / `npm run overload` (a worker thread, so that the sampling in
+ * the main thread keeps its pace): JSON telemetry for its machines, `samples` samples per message
+ * (a JSON array when more than one) of the machine's 2-10 sensors, QoS 1, at a rate in readings/s set
+ * by the parent, or as fast as a window of unacknowledged messages allows ("max", the capacity probe).
+ *
+ * A message's first timestamp is its publish time minus `lagMs` (in the past, so that ingestion
+ * accepts it; later when a machine would repeat one), the next samples 1 ms apart, so that readings
+ * can be found by publish time; sensor `s0` carries the exact publish time (ms) for the latency
+ * (commit time - s0). Every sample whose message got its PUBACK is logged as (machine index,
+ * timestamp): the ledger the parent checks against the database.
+ *
+ * Parent -> worker: {type:'rate', readingsPerS} (null = max), {type:'stop'}.
+ * Worker -> parent: {type:'ready'}, {type:'progress', ...counters} every second, and after a stop,
+ * when every PUBACK is in (or 60 s passed), {type:'ledger', machines, times, count, ...counters}.
+ */
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const mqtt = require('mqtt');
+
+const { url, clientId, machines, lagMs, samples, window: maxWindow } = workerData;
+const client = mqtt.connect(url, { clientId, clean: true, reconnectPeriod: 500 });
+client.on('error', () => undefined);
+
+const last = machines.map(() => 0);
+let next = 0;
+const c = { sent: 0, acked: 0, failed: 0, sentReadings: 0, ackedReadings: 0, inflight: 0, behindS: 0 };
+let rate = 0; // readings/s; null = max
+let rateStart = 0;
+let sentAtRateStart = 0;
+let stopping = false;
+let timer = null;
+
+let cap = 1 << 20;
+let ledgerMachines = new Uint16Array(cap);
+let ledgerTimes = new Float64Array(cap);
+let count = 0;
+function logAck(m, ts) {
+  if (count === cap) {
+    cap *= 2;
+    const lm = new Uint16Array(cap);
+    lm.set(ledgerMachines);
+    ledgerMachines = lm;
+    const lt = new Float64Array(cap);
+    lt.set(ledgerTimes);
+    ledgerTimes = lt;
+  }
+  ledgerMachines[count] = m;
+  ledgerTimes[count] = ts;
+  count++;
+}
+
+function publishOne() {
+  const m = next++ % machines.length;
+  const { id, sensors } = machines[m];
+  const now = Date.now();
+  const first = Math.max(now - lagMs, last[m] + 1);
+  last[m] = first + samples - 1;
+  let body = samples > 1 ? '[' : '';
+  for (let j = 0; j < samples; j++) {
+    body += `${j ? ',' : ''}{"ts":${first + j},"values":{"s0":${now}`;
+    for (let k = 1; k < sensors; k++) body += `,"s${k}":${(Math.random() * 100).toFixed(3)}`;
+    body += '}}';
+  }
+  if (samples > 1) body += ']';
+  const readings = sensors * samples;
+  c.sent++;
+  c.sentReadings += readings;
+  c.inflight++;
+  client.publish(`plants/soak/machines/${id}/telemetry`, body, { qos: 1 }, (err) => {
+    c.inflight--;
+    if (err) c.failed++;
+    else {
+      c.acked++;
+      c.ackedReadings += readings;
+      for (let j = 0; j < samples; j++) logAck(m, first + j);
+    }
+    if (rate === null && !stopping) setImmediate(pump);
+    if (stopping && c.inflight === 0) finish();
+  });
+}
+
+function pump() {
+  if (stopping) return;
+  if (rate === null) {
+    while (c.inflight < maxWindow) publishOne();
+    return;
+  }
+  const now = Date.now();
+  let due = (rate * (now - rateStart)) / 1000 - (c.sentReadings - sentAtRateStart);
+  if (due > rate) {
+    // More than a second behind (this thread was starved): do not burst, count the shortfall.
+    c.behindS += due / rate;
+    rateStart = now;
+    sentAtRateStart = c.sentReadings;
+    due = 0;
+  }
+  while (due > 0 && c.inflight < 50 * maxWindow) {
+    const before = c.sentReadings;
+    publishOne();
+    due -= c.sentReadings - before;
+  }
+}
+
+let finished = false;
+function finish() {
+  if (finished) return;
+  finished = true;
+  clearInterval(progress);
+  const machinesOut = ledgerMachines.slice(0, count);
+  const timesOut = ledgerTimes.slice(0, count);
+  client.end(false, () =>
+    parentPort.postMessage({ type: 'ledger', machines: machinesOut, times: timesOut, count, ...c }, [
+      machinesOut.buffer,
+      timesOut.buffer,
+    ]),
+  );
+}
+
+const progress = setInterval(() => parentPort.postMessage({ type: 'progress', ...c }), 1000);
+client.once('connect', () => parentPort.postMessage({ type: 'ready' }));
+parentPort.on('message', (msg) => {
+  if (msg.type === 'rate') {
+    rate = msg.readingsPerS;
+    rateStart = Date.now();
+    sentAtRateStart = c.sentReadings;
+    clearInterval(timer);
+    if (rate === null) pump();
+    else if (rate > 0) timer = setInterval(pump, 5);
+  } else if (msg.type === 'stop') {
+    stopping = true;
+    clearInterval(timer);
+    if (c.inflight === 0) finish();
+    setTimeout(finish, 60_000).unref();
+  }
+});
