@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initTensorBackend, odeint, odeintAdjoint, tuneWasmKernels, wasmKernelsTuned } from '@continuum/ode';
 import { uniformArray } from '../adjoint/test-fields';
+import { simdModuleValid } from './wasm-simd';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'wasm', log: () => undefined });
@@ -113,8 +114,10 @@ describe('tuned WASM kernels', () => {
   it('sum over leading axes, with and without keepDims, as the original kernel', () => {
     const x = rand([1024, 64], 3);
     const y = rand([4, 256, 32], 4);
+    const w = rand([100, 6], 9); // trailing size not a multiple of 4: the transpose path
     for (const [t, axis] of [
       [x, 0],
+      [w, 0],
       [x, 1],
       [y, [0, 1]],
       [y, 1],
@@ -133,7 +136,7 @@ describe('tuned WASM kernels', () => {
           }),
         );
       }
-    tf.dispose([x, y]);
+    tf.dispose([x, y, w]);
   });
 
   it('multiply transposed operands as the original kernel (float32 round-off), plain and fused', () => {
@@ -197,6 +200,64 @@ describe('tuned WASM kernels', () => {
       tf.dispose([x, got]);
     }
     tf.dispose([a, b, aT, bT, dy, bias]);
+  });
+
+  it('SIMD products Aᵀ·B and A·Bᵀ: the original kernel and a float64 reference, in and out of the tiled shapes', () => {
+    expect(simdModuleValid()).toBe(true);
+    // [K, M]ᵀ·[K, N] (tiled when M % 4 = 0 and N % 8 = 0, else the transpose + XNNPACK path) and
+    // [M, K]·[N, K]ᵀ; K = 1 and K = 1024; M, N off the tile sizes to check the fallback.
+    const cases: [number, number, number][] = [
+      [1024, 64, 64],
+      [1024, 16, 64],
+      [1024, 64, 16],
+      [1, 8, 8],
+      [33, 4, 8],
+      [1024, 10, 48],
+      [1024, 64, 20],
+    ];
+    for (const [K, M, N] of cases) {
+      const a = rand([K, M], 41 + K + M);
+      const b = rand([K, N], 42 + K + N);
+      const aT = tf.transpose(a);
+      const bT = tf.transpose(b);
+      for (const [name, fn] of [
+        ['aᵀ·b', () => tf.matMul(a, b, true, false)],
+        ['aᵀ·(bᵀ)ᵀ', () => tf.matMul(aT, bT, false, true)],
+      ] as [string, () => tf.Tensor][]) {
+        const { own, tuned } = both(() => tf.tidy(fn));
+        expect([K, M, N, name, relDiff(tuned, own) < 1e-5]).toEqual([K, M, N, name, true]);
+        // float64: |Σ_k a[k,i] b[k,j] − got| within float32 round-off of K terms in [-1, 1].
+        const av = a.dataSync();
+        const bv = b.dataSync();
+        let worst = 0;
+        tuned[0].forEach((v, idx) => {
+          const i = Math.floor(idx / N);
+          const j = idx % N;
+          let s = 0;
+          for (let k = 0; k < K; k++) s += av[k * M + i] * bv[k * N + j];
+          worst = Math.max(worst, Math.abs(v - s));
+        });
+        expect([K, M, N, name, worst < 1e-6 * K + 1e-6]).toEqual([K, M, N, name, true]);
+      }
+      tf.dispose([a, b, aT, bT]);
+    }
+  });
+
+  it('clone (Identity) shares the data by reference count: same values, no copy, no leak', () => {
+    const x = rand([1024, 64], 51);
+    const buffers = tf.memory().numDataBuffers;
+    const y = tf.clone(x);
+    expect(tf.memory().numDataBuffers).toBe(buffers); // shared, not copied
+    x.dispose();
+    const v = y.dataSync();
+    expect(v[0]).toBe(uniformArray(1024 * 64, 51)[0]);
+    expect(v[65535]).toBe(uniformArray(1024 * 64, 51)[65535]);
+    // The data lives until its last holder is disposed.
+    const z = tf.mul(y, 2);
+    y.dispose();
+    expect(z.dataSync()[65535]).toBe(2 * v[65535]);
+    z.dispose();
+    expect(tf.memory().numDataBuffers).toBe(buffers - 1);
   });
 
   it('give the gradients of an MLP that the original kernels and central differences give', () => {
