@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,16 +9,17 @@ import { TelemetryConsumer } from './mqtt/telemetry.consumer';
 import { startIngestion, unique, waitFor, type IngestionHarness } from './testing/ingestion-harness';
 
 /**
- * Ingestion keeps receiving after Mosquitto restarts (SIGTERM, persistence file kept): the
- * persistent session comes back with its queue and ingestion reconnects to it. A private Mosquitto
+ * Ingestion keeps receiving after Mosquitto restarts (SIGTERM, persistence file kept): the broker
+ * resumes the persistent session and ingestion subscribes again. A private Mosquitto
  * (deploy/mosquitto/mosquitto.conf, persistence in a temporary directory) in the external mode,
  * where Mosquitto is part of the test environment (CI).
  *
- * The fault suite (docs/operations.md) saw Mosquitto 2.0 restore a session without its
- * `$share/...` subscription; ingestion now subscribes again on every reconnect for that. Here, with
- * Mosquitto 2.0.11 and a SIGTERM restart, the subscription survived even without re-subscribing
- * (checked with the re-subscription disabled, MQTT 5 and 3.1.1), so this test guards the restart
- * path, not that case.
+ * Mosquitto 2.0 saves a session's ordinary subscriptions in its persistence file but not its shared
+ * (`$share/...`) ones: after its restart it resumes ingestion's session ("session present") without
+ * the subscription, and device messages have no subscriber. Ingestion must send SUBSCRIBE again
+ * itself (mqtt.js does so only when the session is gone, and skips a filter it already holds). The
+ * test checks that the broker really saved and resumed the session; without that (a persistence
+ * directory Mosquitto cannot write, as it runs as its own user) the case is not exercised at all.
  */
 const external = process.env.DATABASE_URL && process.env.MQTT_URL ? [{ name: 'Mosquitto + PostgreSQL' }] : [];
 
@@ -35,6 +36,7 @@ class PrivateMosquitto {
   readonly dir = mkdtempSync(join(tmpdir(), 'ingestion-mosquitto-'));
 
   constructor(readonly port: number) {
+    chmodSync(this.dir, 0o777); // Mosquitto drops root privileges to its own user: it must write here
     const conf = readFileSync(join(__dirname, '../../../deploy/mosquitto/mosquitto.conf'), 'utf8')
       .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
       .replace(/^persistence_location .*$/m, `persistence_location ${this.dir}/`)
@@ -107,10 +109,20 @@ describe.each(external)('ingestion across a broker restart ($name)', () => {
     await pub.publish(telemetryTopic(plant, machine), JSON.stringify({ ts: t, values: { a: 1 } }));
     await waitFor(async () => ((await count(machine)) === 1 ? true : undefined), 15_000, 'the first reading');
 
-    await broker.stop();
-    await broker.start();
     const consumer = h.proc.app.get(TelemetryConsumer);
-    await waitFor(() => (consumer.connected ? true : undefined), 30_000, 'ingestion to reconnect');
+    expect(consumer.sessionPresent).toBe(false); // a new session before the restart
+    expect(consumer.subscribed).toBe(true);
+    await broker.stop();
+    expect(existsSync(join(broker.dir, 'mosquitto.db'))).toBe(true); // the session was saved
+    await waitFor(() => (consumer.connected ? undefined : true), 10_000, 'ingestion to see the broker go');
+    expect(consumer.subscribed).toBe(false);
+    await broker.start();
+    await waitFor(
+      () => (consumer.connected && consumer.sessionPresent ? true : undefined),
+      30_000,
+      'ingestion to reconnect to its resumed session',
+    );
+    await waitFor(() => (consumer.subscribed ? true : undefined), 10_000, 'the shared subscription granted again');
     // The publisher reconnects too and sends its QoS 1 messages once it has.
     await pub.publish(telemetryTopic(plant, machine), JSON.stringify({ ts: t + 1, values: { a: 2 } }));
     await waitFor(

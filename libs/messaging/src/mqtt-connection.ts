@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import mqtt, {
   type IClientOptions,
+  type IConnackPacket,
   type IClientPublishOptions,
   type ISubscriptionGrant,
   type MqttClient,
@@ -16,11 +17,17 @@ export interface MqttConnectionOptions {
   ca?: Buffer | string;
   /** false keeps the session (and QoS 1 messages queued for it) across reconnects. */
   clean?: boolean;
-  protocolVersion?: 4 | 5;
+  /**
+   * MQTT versions to try, in order: a broker that refuses one (CONNACK "unsupported protocol
+   * version", as aedes does for MQTT 5) is tried with the next. Default `[4]` (MQTT 3.1.1).
+   */
+  protocolVersions?: readonly (4 | 5)[];
+  /** MQTT 5 CONNECT properties (Receive Maximum, Session Expiry Interval...), sent only when connecting with MQTT 5. */
+  properties?: IClientOptions['properties'];
   /** First reconnect delay; doubled on each failure up to `maxReconnectMs`. */
   minReconnectMs?: number;
   maxReconnectMs?: number;
-  /** How long `open` waits for the first connection. */
+  /** How long `open` waits for the first connection (all versions together). */
   connectTimeoutMs?: number;
   /** Take over acknowledgement of received QoS 1 messages (see mqtt.js `customHandleAcks`). */
   customHandleAcks?: IClientOptions['customHandleAcks'];
@@ -38,49 +45,102 @@ export interface MqttConnectionOptions {
 /**
  * An MQTT client (mqtt.js) that survives broker loss: it reconnects with exponential backoff,
  * keeps QoS 1 publishes made while offline in its outgoing store and sends them on reconnect,
- * and reports whether it is connected (for health checks).
+ * subscribes again after every reconnect, and reports whether it is connected (for health checks).
+ *
+ * Subscriptions are this class's, not mqtt.js's (`resubscribe: false`): after each reconnect it
+ * sends SUBSCRIBE for every filter it was asked for, whether or not the broker reports "session
+ * present". A persistent session restored by a broker is not proof that its subscriptions were:
+ * Mosquitto 2.0 saves a session's ordinary subscriptions in its persistence file but not its
+ * shared (`$share/...`) ones, and after its restart resumes the session without them. mqtt.js
+ * itself subscribes again only when the session is gone, and its `subscribe` silently skips a
+ * filter it already holds at that QoS, so asking it again does nothing. Subscribing to a filter
+ * the session has replaces the subscription; messages queued for the session stay.
  */
 export class MqttConnection {
   private readonly logger: Logger;
   private reconnectMs: number;
-  private everConnected = false;
+  /** Filters asked for with `subscribe`, and their QoS: sent again after every reconnect. */
+  private readonly subscriptions = new Map<string, 0 | 1>();
+  /** Filters the broker granted on the current network connection (`grantedOn`). */
+  private granted = new Set<string>();
+  private grantedOn: unknown = null;
+  /** Whether the broker resumed a session at the last CONNACK (always false with `clean`). */
+  sessionPresent: boolean;
 
   private constructor(
     readonly client: MqttClient,
+    /** The MQTT version of the connection: 4 (3.1.1) or 5. */
+    readonly protocolVersion: 4 | 5,
     private readonly options: MqttConnectionOptions,
+    connack: IConnackPacket,
   ) {
     this.logger = new Logger(`Mqtt:${options.clientId}`);
     this.reconnectMs = options.minReconnectMs ?? 500;
-    client.on('connect', () => {
-      if (this.everConnected) this.logger.log(`reconnected to ${redactUrl(options.url)}`);
-      this.everConnected = true;
+    this.sessionPresent = connack.sessionPresent;
+    client.on('connect', (connack) => {
+      this.sessionPresent = connack.sessionPresent;
       this.reconnectMs = options.minReconnectMs ?? 500;
       client.options.reconnectPeriod = this.reconnectMs;
+      const filters = [...this.subscriptions.keys()];
+      this.logger.log(
+        `reconnected to ${redactUrl(options.url)}` +
+          (options.clean === false ? ` (session present: ${connack.sessionPresent})` : '') +
+          (filters.length ? `; subscribing again to ${filters.join(', ')}` : ''),
+      );
+      for (const qos of [0, 1] as const) {
+        const again = filters.filter((f) => this.subscriptions.get(f) === qos);
+        if (again.length)
+          this.send(again, qos).catch((err: Error) =>
+            this.logger.warn(`could not subscribe again after reconnecting: ${err.message}`),
+          );
+      }
     });
+    client.on('reconnect', () => this.logger.log(`reconnecting to ${redactUrl(options.url)}`));
     client.on('close', () => {
       // Exponential backoff: mqtt.js reads reconnectPeriod before scheduling each attempt.
       this.reconnectMs = Math.min(this.reconnectMs * 2, options.maxReconnectMs ?? 30_000);
       client.options.reconnectPeriod = this.reconnectMs;
     });
-    // Before the first connection `open` reports failure itself; after it, outages are warnings.
-    client.on(
-      'offline',
-      () => this.everConnected && this.logger.warn(`broker ${redactUrl(options.url)} unreachable; reconnecting`),
-    );
-    client.on('error', (err) => this.everConnected && this.logger.warn(`MQTT error: ${err.message}`));
+    client.on('offline', () => this.logger.warn(`broker ${redactUrl(options.url)} unreachable; reconnecting`));
+    client.on('error', (err) => this.logger.warn(`MQTT error: ${err.message}`));
   }
 
-  /** Connects; resolves once connected, rejects with a clear message if that takes too long. */
+  /**
+   * Connects, with each of `protocolVersions` in turn where the broker refuses one; resolves once
+   * connected, rejects with a clear message if that takes longer than `connectTimeoutMs`.
+   */
   static async open(options: MqttConnectionOptions): Promise<MqttConnection> {
+    const timeoutMs = options.connectTimeoutMs ?? 15_000;
+    const deadline = Date.now() + timeoutMs;
+    const versions = options.protocolVersions ?? [4];
+    for (const [i, version] of versions.entries()) {
+      const connected = await MqttConnection.connect(options, version, deadline, timeoutMs, i < versions.length - 1);
+      if (connected !== 'unsupported') return new MqttConnection(connected.client, version, options, connected.connack);
+    }
+    throw new Error(
+      `the MQTT broker at ${redactUrl(options.url)} refused MQTT ${versions.map((v) => (v === 5 ? '5' : '3.1.1')).join(' and ')}`,
+    );
+  }
+
+  private static async connect(
+    options: MqttConnectionOptions,
+    protocolVersion: 4 | 5,
+    deadline: number,
+    timeoutMs: number,
+    fallback: boolean,
+  ): Promise<{ client: MqttClient; connack: IConnackPacket } | 'unsupported'> {
     const client = mqtt.connect(options.url, {
       clientId: options.clientId,
       username: options.username,
       password: options.password,
       clean: options.clean ?? true,
-      protocolVersion: options.protocolVersion ?? 4,
+      protocolVersion,
+      ...(protocolVersion === 5 && options.properties && { properties: options.properties }),
       reconnectPeriod: options.minReconnectMs ?? 500,
       connectTimeout: 10_000,
       queueQoSZero: false,
+      // Subscriptions are sent again by MqttConnection after every reconnect (see the class).
+      resubscribe: false,
       // A refused CONNACK ("server unavailable" while the broker's credential store starts, a
       // rotated password) is retried with backoff instead of leaving the process offline for good.
       reconnectOnConnackError: true,
@@ -89,33 +149,53 @@ export class MqttConnection {
     });
     const { handleMessage } = options;
     if (handleMessage) client.handleMessage = (packet, callback) => handleMessage(packet, callback, client);
-    const connection = new MqttConnection(client, options);
-    const timeoutMs = options.connectTimeoutMs ?? 15_000;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.end(true);
-        reject(new Error(`could not connect to the MQTT broker at ${redactUrl(options.url)} within ${timeoutMs} ms`));
-      }, timeoutMs);
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        client.off('error', onError);
+        client.off('connect', onConnect);
+      };
+      const timer = setTimeout(
+        () => {
+          done();
+          client.end(true);
+          reject(new Error(`could not connect to the MQTT broker at ${redactUrl(options.url)} within ${timeoutMs} ms`));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      const onConnect = (connack: IConnackPacket) => {
+        done();
+        resolve({ client, connack });
+      };
       // Errors that a retry cannot fix (an untrusted certificate, refused credentials) fail at once;
       // an unreachable broker is retried until the timeout (it may still be starting).
       const onError = (err: Error & { code?: string | number }) => {
         if (TRANSIENT.has(err.code ?? '') || err.message === 'connack timeout') return;
-        clearTimeout(timer);
+        done();
+        // MQTT 3.1.1 CONNACK 1 and MQTT 5 reason 132: unsupported protocol version.
+        if (fallback && (err.code === 1 || err.code === 132)) {
+          client.end(true, () => resolve('unsupported'));
+          return;
+        }
         client.end(true);
         reject(new Error(`could not connect to the MQTT broker at ${redactUrl(options.url)}: ${err.message}`));
       };
       client.on('error', onError);
-      client.once('connect', () => {
-        clearTimeout(timer);
-        client.off('error', onError);
-        resolve();
-      });
+      client.on('connect', onConnect);
     });
-    return connection;
   }
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /** Connected, and every filter asked for with `subscribe` granted on this connection (not just on an earlier one). */
+  get subscribed(): boolean {
+    return (
+      this.client.connected &&
+      this.grantedOn === this.client.stream &&
+      [...this.subscriptions.keys()].every((f) => this.granted.has(f))
+    );
   }
 
   /** Publishes (QoS 1 by default); resolves when the broker acknowledged it. */
@@ -123,16 +203,43 @@ export class MqttConnection {
     await this.client.publishAsync(topic, payload, options);
   }
 
+  /**
+   * Subscribes, and subscribes again after every reconnect (see the class). Rejects when the broker
+   * refuses a filter (SUBACK 0x80 in MQTT 3.1.1, a reason code >= 0x80 in MQTT 5).
+   */
   async subscribe(filter: string | string[], qos: 0 | 1 = 1): Promise<ISubscriptionGrant[]> {
-    const grants = await this.client.subscribeAsync(filter, { qos });
-    const refused = grants.filter((g) => g.qos === 128);
-    if (refused.length)
-      throw new Error(`the broker refused the subscription to ${refused.map((g) => g.topic).join(', ')}`);
+    const filters = Array.isArray(filter) ? filter : [filter];
+    for (const f of filters) this.subscriptions.set(f, qos);
+    return this.send(filters, qos).catch((err: Error) => {
+      if (err instanceof RefusedSubscription) for (const f of err.filters) this.subscriptions.delete(f);
+      throw err;
+    });
+  }
+
+  private async send(filters: string[], qos: 0 | 1): Promise<ISubscriptionGrant[]> {
+    const stream: unknown = this.client.stream;
+    const grants = await this.client.subscribeAsync(filters, { qos });
+    // mqtt.js answers a subscribe it did not send with no grants; with `resubscribe: false` it sends every one.
+    if (grants.length !== filters.length)
+      throw new Error(`SUBACK for ${grants.length} of ${filters.length} filters (${filters.join(', ')})`);
+    const refused = grants.filter((g) => g.qos >= 128);
+    if (refused.length) throw new RefusedSubscription(refused.map((g) => g.topic));
+    if (stream === this.client.stream) {
+      if (this.grantedOn !== stream) this.granted = new Set();
+      this.grantedOn = stream;
+      for (const f of filters) this.granted.add(f);
+    }
     return grants;
   }
 
   async close(): Promise<void> {
     await this.client.endAsync();
+  }
+}
+
+class RefusedSubscription extends Error {
+  constructor(readonly filters: string[]) {
+    super(`the broker refused the subscription to ${filters.join(', ')}`);
   }
 }
 

@@ -7,11 +7,10 @@ import {
 } from '@nestjs/common';
 import type { IngestionConfig } from '@continuum/config';
 import { SPARKPLUG_FILTER, TELEMETRY_FILTER } from '@continuum/contracts';
-import type { MessagingOptions } from '@continuum/messaging';
+import { MqttConnection, type MessagingOptions } from '@continuum/messaging';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { encodeRebirthCommand } from '../decoding/sparkplug.decoder';
 import { INGESTION_CONFIG, IngestionService } from '../pipeline/ingestion.service';
-import { ConsumerSession } from './consumer-session';
 
 export const INGESTION_MESSAGING = Symbol('INGESTION_MESSAGING');
 
@@ -24,10 +23,36 @@ export interface IngestionMessaging {
 }
 
 /**
+ * MQTT 5 Receive Maximum asked of the broker: how many QoS 1 messages it may send before their
+ * PUBACKs. Ingestion acknowledges a message only once its batch is committed, so this window
+ * must hold several batches; the in-memory queue bound (INGESTION_QUEUE_MAX_ROWS, enforced by
+ * not reading the socket) limits memory, not this. 65,535 is the protocol's maximum.
+ */
+export const RECEIVE_MAXIMUM = 65_535;
+
+/** MQTT 5 session expiry: the broker keeps the session and its queue this long after a disconnect (7 days). */
+export const SESSION_EXPIRY_S = 7 * 86_400;
+
+/**
+ * Longest wait between reconnect attempts to a lost broker. Short, because with a shared
+ * subscription on Mosquitto 2.0 every moment between the broker's restart and this consumer's
+ * SUBSCRIBE is a moment in which device messages have no subscriber (see {@link MqttConnection}).
+ */
+const MAX_RECONNECT_MS = 1000;
+
+/**
  * Device-facing MQTT consumer of ingestion: its own connection with a fixed client id
  * (`<MQTT_CLIENT_ID>-ingestion-<INGESTION_INSTANCE>`) and a persistent session (clean session
- * off, QoS 1, MQTT 5 where the broker speaks it: see {@link ConsumerSession}), so that the
- * broker queues telemetry while ingestion is down or slow.
+ * off, QoS 1), so that the broker queues telemetry while ingestion is down or slow.
+ *
+ * It speaks MQTT 5 where the broker does, because only MQTT 5 lets a client raise the broker's
+ * window of unacknowledged messages (Receive Maximum): an MQTT 3.1.1 client gets the broker's
+ * own limit — Mosquitto's `max_inflight_messages`, 20 by default — and with acknowledgements
+ * sent after commit that caps ingestion at 20 messages per batch. Brokers without MQTT 5 (aedes)
+ * refuse the protocol version; the session then connects with MQTT 3.1.1 (aedes has no such
+ * window). In MQTT 5 the session's life is the Session Expiry Interval ({@link SESSION_EXPIRY_S}).
+ * The connection subscribes again after every reconnect ({@link MqttConnection}), which a
+ * Mosquitto restart needs: it resumes the session without its `$share/...` subscription.
  *
  * Acknowledgement: mqtt.js reads the next packet only when its `handleMessage` hook calls back,
  * and sends PUBACK at that moment unless the callback gets an error. This consumer calls back at
@@ -40,7 +65,7 @@ export interface IngestionMessaging {
 @Injectable()
 export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('IngestionConsumer');
-  private connection: ConsumerSession | null = null;
+  private connection: MqttConnection | null = null;
   private pendingAcks: number[] = [];
   private pendingStream: unknown = null;
   private pendingClient: MqttClient | null = null;
@@ -63,9 +88,19 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
     return this.connection?.protocolVersion ?? null;
   }
 
+  /** Whether the broker resumed this instance's session at the last (re)connection. */
+  get sessionPresent(): boolean {
+    return this.connection?.sessionPresent ?? false;
+  }
+
   /** Whether the consumer's MQTT connection is up. */
   get connected(): boolean {
     return this.connection?.connected ?? false;
+  }
+
+  /** Connected, and the broker granted the device subscriptions on this connection. */
+  get subscribed(): boolean {
+    return this.connection?.subscribed ?? false;
   }
 
   /** The subscription filters, shared (`$share/<group>/...`) with an external broker unless configured off. */
@@ -78,27 +113,21 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     const { options } = this.messaging;
-    this.connection = await ConsumerSession.open({
+    this.connection = await MqttConnection.open({
       url: options.url,
       clientId: this.clientId,
       username: options.username,
       password: options.password,
       ca: options.ca,
-      versions: this.messaging.mqttVersions,
+      clean: false,
+      protocolVersions: this.messaging.mqttVersions ?? [5, 4],
+      properties: { receiveMaximum: RECEIVE_MAXIMUM, sessionExpiryInterval: SESSION_EXPIRY_S },
+      maxReconnectMs: MAX_RECONNECT_MS,
       // The broker replays the session's queued messages right after CONNACK, before `open` resolves.
       handleMessage: (packet, callback, client) => this.handle(client, packet as IPublishPacket, callback),
     });
+    // Sent again after every reconnect by MqttConnection (a resumed session may have lost it).
     await this.connection.subscribe(this.filters, 1);
-    // Subscribe again on every reconnect, even when the broker reports "session present":
-    // Mosquitto 2.0 restores a persistent session after its own restart without the session's
-    // `$share/...` subscriptions, and mqtt.js re-subscribes only when the session is gone.
-    // Subscribing to the same filters again replaces the subscriptions, queued messages stay.
-    const connection = this.connection;
-    connection.client.on('connect', () => {
-      connection
-        .subscribe(this.filters, 1)
-        .catch((err: Error) => this.logger.warn(`could not subscribe again after reconnecting: ${err.message}`));
-    });
     this.logger.log(
       `subscribed to ${this.filters.join(', ')} as ${this.clientId} ` +
         `(persistent session, QoS 1, MQTT ${this.connection.protocolVersion === 5 ? '5' : '3.1.1'})`,
@@ -169,7 +198,7 @@ export class TelemetryConsumer implements OnApplicationBootstrap, BeforeApplicat
     for (const { group, edgeNode } of this.service.decoder.sparkplug.takeRebirthRequests()) {
       this.logger.log(`asking Sparkplug edge node ${group}/${edgeNode} to rebirth (unknown aliases)`);
       connection
-        .publish(`spBv1.0/${group}/NCMD/${edgeNode}`, encodeRebirthCommand(Date.now()), 0)
+        .publish(`spBv1.0/${group}/NCMD/${edgeNode}`, encodeRebirthCommand(Date.now()), { qos: 0 })
         .catch(() => undefined);
     }
   }
