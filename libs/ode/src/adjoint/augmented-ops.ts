@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ArrayOps } from '../backend/array-ops';
+import { fusedCombine } from '../backend/tensor-ops';
 import { checkArgument } from '../errors';
 
 /** How the backward solve measures the local error of the augmented state [z, a, a_θ]. */
@@ -61,6 +62,15 @@ export class AugmentedOps implements ArrayOps<tf.Tensor[]> {
       const n = base ? base.length : arrays[0].length;
       const out: tf.Tensor[] = [];
       for (let c = 0; c < n; c++) {
+        const fused = fusedCombine(
+          base ? base[c] : null,
+          coeffs,
+          arrays.map((a) => a[c]),
+        );
+        if (fused) {
+          out.push(fused);
+          continue;
+        }
         const terms: tf.Tensor[] = base ? [base[c]] : [];
         for (let j = 0; j < arrays.length; j++) {
           const k = coeffs[j];

@@ -1,6 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkArgument } from '../errors';
 import type { ArrayOps, Tolerances } from './array-ops';
+import { fusedLinComb } from './lin-comb';
+
+/**
+ * `base + Σ coeffs[j]·arrays[j]` (zero coefficients skipped) as one fused kernel where the backend has
+ * one (see lin-comb.ts), with at least two terms; null otherwise.
+ */
+export function fusedCombine(
+  base: tf.Tensor | null,
+  coeffs: readonly number[],
+  arrays: readonly tf.Tensor[],
+): tf.Tensor | null {
+  const xs: tf.Tensor[] = base ? [base] : [];
+  const cs: number[] = base ? [1] : [];
+  for (let j = 0; j < arrays.length; j++)
+    if (coeffs[j] !== 0) {
+      xs.push(arrays[j]);
+      cs.push(coeffs[j]);
+    }
+  return fusedLinComb(xs, cs);
+}
 
 /**
  * Tensor backend: TensorFlow.js, float32, batched states of shape [B, d] (any rank ≥ 1 works; the
@@ -28,6 +48,8 @@ export class TensorOps implements ArrayOps<tf.Tensor> {
   }
 
   combine(base: tf.Tensor | null, coeffs: readonly number[], arrays: readonly tf.Tensor[]): tf.Tensor {
+    const fused = fusedCombine(base, coeffs, arrays);
+    if (fused) return fused;
     return tf.tidy(() => {
       const terms: tf.Tensor[] = [];
       if (base) terms.push(base);
