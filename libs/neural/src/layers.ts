@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { wasmKernelsTuned } from '@continuum/ode';
 import type { ParamScope } from './params';
 
 /** Hidden-layer activations. 'tanh' is computed as 2σ(2x) − 1 (2.7x faster on the WASM backend). */
@@ -156,6 +157,14 @@ export function activationGrad(activation: Activation, pre: tf.Tensor, out: tf.T
   }
 }
 
+/**
+ * Whether matMul with `transposeA` is as fast as an explicit transpose plus a plain product: on the
+ * WASM backend only with libs/ode's tuned kernels (its own transposed-operand path is a naive loop).
+ */
+function transposedProductsFast(): boolean {
+  return tf.getBackend() !== 'wasm' || wasmKernelsTuned();
+}
+
 /** One layer of a {@link denseChainVjp}: weights [in, out], bias [out], the activation after it. */
 export interface ChainLayer {
   w: tf.Tensor;
@@ -170,8 +179,9 @@ export interface ChainLayer {
  * x_{k+1} = σ_k(x_k W_k + b_k (+ extra_k)), for x [B, in]:
  * returns the output, vᵀ∂out/∂x, and vᵀ∂out/∂(W_k, b_k) summed over the batch. Only plain matMuls:
  * dx_k = g_k · W_kᵀ with W_kᵀ transposed explicitly (or given pre-transposed in `wT`), dW_k = x_kᵀ · g_k
- * with x_k transposed explicitly — the transposed-operand matMul kernels are 13-15x slower on WASM
- * (docs/MEASUREMENTS); no gradient tape.
+ * as a transposed-operand product where that is fast (libs/ode's tuned WASM kernels, other backends),
+ * else with x_k transposed explicitly — the WASM backend's own transposed-operand matMul is 13-15x
+ * slower (docs/MEASUREMENTS); no gradient tape.
  *
  * @param extra optional additive term of the first pre-activation (a time input), [B or 1, out_0]
  * @returns `out`, `dx`, `dW`, `db` per layer, and `dPre0` (the cotangent of the first pre-activation,
@@ -199,7 +209,11 @@ export function denseChainVjp(
     const l = layers[k];
     const dAct = activationGrad(l.activation, pres[k], xs[k + 1]);
     const gp = dAct ? tf.mul(g, dAct) : g;
-    dW[k] = tf.matMul(tf.transpose(xs[k]) as tf.Tensor2D, gp as tf.Tensor2D);
+    // xᵀ·g: a transposed-operand product where that is fast (the tuned WASM kernels' SIMD GEMM, no
+    // transpose of x, no repacking of g; other backends natively), else an explicit transpose.
+    dW[k] = transposedProductsFast()
+      ? tf.matMul(xs[k] as tf.Tensor2D, gp as tf.Tensor2D, true, false)
+      : tf.matMul(tf.transpose(xs[k]) as tf.Tensor2D, gp as tf.Tensor2D);
     db[k] = tf.sum(gp, 0);
     g = tf.matMul(gp as tf.Tensor2D, (l.wT ?? tf.transpose(l.w)) as tf.Tensor2D);
     if (k === 0) dPre0 = gp;
