@@ -81,19 +81,19 @@ export class MqttConnection {
       this.sessionPresent = connack.sessionPresent;
       this.reconnectMs = options.minReconnectMs ?? 500;
       client.options.reconnectPeriod = this.reconnectMs;
-      const filters = [...this.subscriptions.keys()];
-      this.logger.log(
+      const reconnected =
         `reconnected to ${redactUrl(options.url)}` +
-          (options.clean === false ? ` (session present: ${connack.sessionPresent})` : '') +
-          (filters.length ? `; subscribing again to ${filters.join(', ')}` : ''),
-      );
-      for (const qos of [0, 1] as const) {
-        const again = filters.filter((f) => this.subscriptions.get(f) === qos);
-        if (again.length)
-          this.send(again, qos).catch((err: Error) =>
-            this.logger.warn(`could not subscribe again after reconnecting: ${err.message}`),
-          );
+        (options.clean === false ? ` (session present: ${connack.sessionPresent})` : '');
+      const filters = [...this.subscriptions.keys()];
+      if (filters.length === 0) {
+        this.logger.log(reconnected);
+        return;
       }
+      const byQos = ([0, 1] as const).map((qos) => filters.filter((f) => this.subscriptions.get(f) === qos));
+      Promise.all(byQos.map((again, qos) => (again.length ? this.send(again, qos as 0 | 1) : null))).then(
+        () => this.logger.log(`${reconnected}; subscribed again to ${filters.join(', ')}`),
+        (err: Error) => this.logger.warn(`${reconnected}; could not subscribe again: ${err.message}`),
+      );
     });
     client.on('reconnect', () => this.logger.log(`reconnecting to ${redactUrl(options.url)}`));
     client.on('close', () => {
