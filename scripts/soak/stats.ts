@@ -2,8 +2,13 @@
 
 /** Least-squares slope of y over x (units of y per unit of x); NaN with fewer than 2 points. */
 export function slope(points: readonly (readonly [number, number])[]): number {
+  return fit(points).slope;
+}
+
+/** Least-squares slope and its standard error (NaN with fewer than 3 points). */
+export function fit(points: readonly (readonly [number, number])[]): { slope: number; se: number } {
   const n = points.length;
-  if (n < 2) return NaN;
+  if (n < 2) return { slope: NaN, se: NaN };
   let sx = 0;
   let sy = 0;
   for (const [x, y] of points) {
@@ -12,13 +17,17 @@ export function slope(points: readonly (readonly [number, number])[]): number {
   }
   const mx = sx / n;
   const my = sy / n;
-  let num = 0;
-  let den = 0;
+  let sxy = 0;
+  let sxx = 0;
   for (const [x, y] of points) {
-    num += (x - mx) * (y - my);
-    den += (x - mx) ** 2;
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
   }
-  return den === 0 ? NaN : num / den;
+  if (sxx === 0) return { slope: NaN, se: NaN };
+  const b = sxy / sxx;
+  let rss = 0;
+  for (const [x, y] of points) rss += (y - my - b * (x - mx)) ** 2;
+  return { slope: b, se: n > 2 ? Math.sqrt(rss / (n - 2) / sxx) : NaN };
 }
 
 /**
