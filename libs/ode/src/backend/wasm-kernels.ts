@@ -5,7 +5,7 @@ import { instantiateSimdKernels, type SimdKernels, type WasmMemory } from './was
 /**
  * Faster replacements for five kernels of TensorFlow.js's WASM backend (4.22), installed by
  * `initTensorBackend` when it picks 'wasm'. They run the backend's own kernels on rearranged
- * operands, or the two SIMD kernels of wasm-simd.ts on the backend's memory: transposes, sums and
+ * operands, or the SIMD kernels of wasm-simd.ts on the backend's memory: transposes, sums and
  * clones give identical values; a transposed-operand matMul sums in another float32 order than the
  * naive loop (round-off differences only). They matter most for gradients, where autodiff emits
  * transposed-operand matMuls, leading-axis sums and a copy of every tensor an op saves:
@@ -76,6 +76,9 @@ export function tuneWasmKernels(enable = true): boolean {
   const transpose: Kernel = (args) => fastTranspose(transposeK, args);
   const wasmBackend = tf.findBackend(BACKEND) as unknown as WasmBackendInternals | undefined;
   simd = wasmBackend?.wasm?.asm?.memory ? instantiateSimdKernels(wasmBackend.wasm.asm.memory) : null;
+  // The SIMD module is bound to this backend instance's memory: a kernel call on another instance
+  // (the backend removed and registered again) takes the other paths.
+  const simdOn = (backend: unknown): SimdKernels | null => (backend === wasmBackend ? simd : null);
   const sum: Kernel = (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
@@ -87,11 +90,12 @@ export function tuneWasmKernels(enable = true): boolean {
     const lead = [...axes].sort((p, q) => p - q).every((p, i) => p === i);
     const R = x.shape.slice(0, axes.length).reduce((n, k) => n * k, 1);
     const C = x.shape.slice(axes.length).reduce((n, k) => n * k, 1);
-    if (simd && lead && x.dtype === 'float32' && R > 0 && C > 0 && C % 4 === 0) {
+    const kernels = simdOn(args.backend);
+    if (kernels && lead && x.dtype === 'float32' && R > 0 && C > 0 && C % 4 === 0) {
       const b = args.backend as WasmBackendInternals;
       const shape = keepDims ? x.shape.map((k, i) => (i < axes.length ? 1 : k)) : x.shape.slice(axes.length);
       const out = b.makeOutput(shape, 'float32');
-      simd.colsum(offsetOf(b, x), offsetOf(b, out), R, C);
+      kernels.colsum(offsetOf(b, x), offsetOf(b, out), R, C);
       return out;
     }
     const moved = transpose({ inputs: { x }, backend: args.backend, attrs: { perm } }) as tf.TensorInfo;
@@ -126,7 +130,8 @@ export function tuneWasmKernels(enable = true): boolean {
       const plain = { ...args.attrs, transposeA: false, transposeB: false };
       // Aᵀ·B, or A·Bᵀ with B transposed first (a weight: small), on the SIMD kernel: no XNNPACK
       // packing of a fresh right operand, no transpose of A. Plain products only (no bias/activation).
-      if (simd && mayReorder && attrs.transposeA !== attrs.transposeB) {
+      const kernels = simdOn(args.backend);
+      if (kernels && mayReorder && attrs.transposeA !== attrs.transposeB) {
         const K = a.shape[a.shape.length - (attrs.transposeA ? 2 : 1)];
         const M = a.shape[a.shape.length - (attrs.transposeA ? 1 : 2)];
         const N = b.shape[b.shape.length - (attrs.transposeB ? 2 : 1)];
@@ -137,7 +142,7 @@ export function tuneWasmKernels(enable = true): boolean {
             const rank = Math.max(a.shape.length, b.shape.length);
             const out = backend.makeOutput([...new Array(rank - 2).fill(1), M, N], 'float32');
             const [sAi, sAk] = attrs.transposeA ? [4, 4 * M] : [4 * K, 4];
-            simd.gemm(offsetOf(backend, a), offsetOf(backend, bb), offsetOf(backend, out), M, N, K, sAi, sAk);
+            kernels.gemm(offsetOf(backend, a), offsetOf(backend, bb), offsetOf(backend, out), M, N, K, sAi, sAk);
             return out;
           } finally {
             temps.forEach((t) => dispose(args.backend, t));
@@ -195,9 +200,19 @@ export function tuneWasmKernels(enable = true): boolean {
       const x0 = args.inputs.x0;
       const n = tf.util.sizeFromShape(x0.shape);
       const out = backend.makeOutput(x0.shape, 'float32');
-      const o = offsetOf(backend, out);
-      kernels.scale(o, offsetOf(backend, x0), n, coeffs[0]);
-      for (let i = 1; i < coeffs.length; i++) kernels.axpy(o, offsetOf(backend, args.inputs[`x${i}`]), n, coeffs[i]);
+      const xs = coeffs.map((_, i) => args.inputs[`x${i}`]);
+      if (simdOn(backend)) {
+        const o = offsetOf(backend, out);
+        kernels.scale(o, offsetOf(backend, x0), n, coeffs[0]);
+        for (let i = 1; i < xs.length; i++) kernels.axpy(o, offsetOf(backend, xs[i]), n, coeffs[i]);
+      } else {
+        const ov = backend.typedArrayFromHeap(out);
+        xs.forEach((x, i) => {
+          const xv = backend.typedArrayFromHeap(x);
+          const c = Math.fround(coeffs[i]);
+          for (let k = 0; k < n; k++) ov[k] = i === 0 ? c * xv[k] : ov[k] + Math.fround(c * xv[k]);
+        });
+      }
       return out;
     };
     tf.registerKernel({ kernelName: LIN_COMB, backendName: BACKEND, kernelFunc: linComb as tf.KernelFunc });
@@ -208,12 +223,12 @@ export function tuneWasmKernels(enable = true): boolean {
       const backend = args.backend as WasmBackendInternals;
       const { y, dy } = args.inputs;
       const out = backend.makeOutput(y.shape, 'float32');
-      kernels.sigmoidGrad(
-        offsetOf(backend, out),
-        offsetOf(backend, y),
-        offsetOf(backend, dy),
-        tf.util.sizeFromShape(y.shape),
-      );
+      const n = tf.util.sizeFromShape(y.shape);
+      if (simdOn(backend)) kernels.sigmoidGrad(offsetOf(backend, out), offsetOf(backend, y), offsetOf(backend, dy), n);
+      else {
+        const [ov, yv, gv] = [out, y, dy].map((t) => backend.typedArrayFromHeap(t));
+        for (let k = 0; k < n; k++) ov[k] = gv[k] * Math.fround(yv[k] * Math.fround(1 - yv[k]));
+      }
       return out;
     };
     tf.registerKernel({ kernelName: SIGMOID_GRAD, backendName: BACKEND, kernelFunc: sigmoidGrad as tf.KernelFunc });
@@ -256,6 +271,7 @@ interface WasmBackendInternals {
   dataIdMap: { get(id: unknown): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
   incRef(dataId: unknown): void;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }
 
 /** Byte offset of a tensor's data in the WASM backend's memory. */
