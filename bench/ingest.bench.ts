@@ -205,10 +205,9 @@ async function endToEnd(broker: string, mqttUrl: string | undefined) {
     let firstCommit = 0;
     let lastCommit = 0;
     h.service.onCommitted((batch) => {
-      for (const r of batch.readings) {
-        if (r.sensor === 's0') latencies.push(batch.committedAt - r.value);
-      }
-      stored += batch.readings.length;
+      const { sensors, values, length } = batch.columns;
+      for (let i = 0; i < length; i++) if (sensors[i] === 's0') latencies.push(batch.committedAt - values[i]);
+      stored += length;
       firstCommit ||= batch.committedAt;
       lastCommit = batch.committedAt;
     });

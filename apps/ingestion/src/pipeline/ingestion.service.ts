@@ -7,6 +7,7 @@ import type { SeenMachine } from '../decoding/decoded-message';
 import { MessageDecoder } from '../decoding/message.decoder';
 import { IngestionMetrics } from '../metrics/ingestion.metrics';
 import { IngestionRepository, type BatchWrite } from '../storage/ingestion.repository';
+import { ReadingColumns } from '../storage/reading-columns';
 
 export const INGESTION_CONFIG = Symbol('INGESTION_CONFIG');
 
@@ -22,7 +23,10 @@ export interface InboundMessage {
 
 /** A committed batch, for listeners (the benchmark measures latency with it). */
 export interface CommittedBatch {
-  readings: readonly Reading[];
+  /** The readings written, column by column. */
+  columns: ReadingColumns;
+  /** The same readings as objects, made on first access. */
+  readonly readings: readonly Reading[];
   messages: number;
   inserted: number;
   committedAt: number;
@@ -33,7 +37,9 @@ interface PendingMessage {
   payload: Buffer;
   payloadBytes: number;
   receivedAt: number;
-  readings: Reading[];
+  /** The message's readings: rows [from, to) of its batch's columns. */
+  from: number;
+  to: number;
   machines: SeenMachine[];
   events: MachineEvent[];
   stale: { machineId: string; since: number }[];
@@ -42,6 +48,8 @@ interface PendingMessage {
 
 class Batch {
   readonly messages: PendingMessage[] = [];
+  /** The readings of all its messages, in order. */
+  readonly readings = new ReadingColumns();
   readonly acks: (() => void)[] = [];
   rows = 0;
   /** Memory units held (readings, at least one per message). */
@@ -102,19 +110,22 @@ export class IngestionService {
     const decoded = this.decoder.decode(message.topic, message.payload, message.receivedAt);
     if (sparkplug) this.reportSparkplugCounters();
     const keep = decoded.rejection ? Math.min(message.payload.length, this.config.deadLetterPayloadBytes) : 0;
+    const batch = (this.current ??= new Batch());
+    const from = batch.readings.length;
+    for (const r of decoded.readings) batch.readings.push(r.machineId, r.sensor, r.time, r.value);
     const pending: PendingMessage = {
       topic: message.topic,
       // A refused payload is kept cut to the dead-letter size (copied, so the 10 MB buffer can go).
       payload: keep > 0 ? Buffer.from(message.payload.subarray(0, keep)) : EMPTY,
       payloadBytes: message.payload.length,
       receivedAt: message.receivedAt,
-      readings: decoded.readings,
+      from,
+      to: batch.readings.length,
       machines: decoded.machines,
       events: decoded.events,
       stale: decoded.stale,
       rejection: decoded.rejection,
     };
-    const batch = (this.current ??= new Batch());
     batch.messages.push(pending);
     if (sparkplug) batch.sparkplugMessages++;
     if (message.ack) batch.acks.push(message.ack);
@@ -229,7 +240,10 @@ export class IngestionService {
         for (const id of found) this.registeredMachines.add(id);
       }
     }
-    const write: BatchWrite = { readings: [], machines: [], deadLetters: [], events: [], stale: [] };
+    const write: BatchWrite = { readings: batch.readings, machines: [], deadLetters: [], events: [], stale: [] };
+    // Readings of messages refused here (unknown machines) are left out of the columns.
+    let kept: ReadingColumns | null = null;
+    let keptUpTo = 0;
     const machines = new Map<string, SeenMachine>();
     const stale = new Map<string, number>();
     const plants = new Map<string, string>();
@@ -241,9 +255,13 @@ export class IngestionService {
       }
       if (rejection) {
         write.deadLetters.push(this.deadLetter(m, rejection));
+        if (m.to > m.from) {
+          kept ??= new ReadingColumns();
+          kept.append(batch.readings, keptUpTo, m.from);
+          keptUpTo = m.to;
+        }
         continue;
       }
-      for (const r of m.readings) write.readings.push(r);
       for (const e of m.events) write.events.push(e);
       for (const s of m.machines) {
         plants.set(s.id, s.plantId);
@@ -256,6 +274,10 @@ export class IngestionService {
         machines.set(s.id, seen);
       }
       for (const s of m.stale) stale.set(s.machineId, s.since);
+    }
+    if (kept) {
+      kept.append(batch.readings, keptUpTo);
+      write.readings = kept;
     }
     write.machines = [...machines.values()];
     write.stale = [...stale].map(([machineId, since]) => ({ machineId, since }));
@@ -310,22 +332,35 @@ export class IngestionService {
     if (this.heldUnits < this.config.queueMaxRows * 0.8 && this.waiters.length > 0) {
       for (const w of this.waiters.splice(0)) w();
     }
-    if (write.readings.length > 0) this.announce(write.readings, plants, committedAt);
+    const columns = write.readings;
+    if (columns.length > 0) this.announce(columns, plants, committedAt);
+    let readings: Reading[] | undefined;
     for (const listener of this.listeners)
-      listener({ readings: write.readings, messages: batch.messages.length, inserted, committedAt });
+      listener({
+        columns,
+        get readings() {
+          return (readings ??= columns.toReadings());
+        },
+        messages: batch.messages.length,
+        inserted,
+        committedAt,
+      });
   }
 
-  private announce(readings: readonly Reading[], plants: Map<string, string>, committedAt: number): void {
+  private announce(columns: ReadingColumns, plants: Map<string, string>, committedAt: number): void {
     if (!this.events) return;
     const spans = new Map<string, ReadingsStoredEvent['machines'][number]>();
-    for (const r of readings) {
-      const span = spans.get(r.machineId);
+    const { machineIds, times } = columns;
+    for (let i = 0; i < machineIds.length; i++) {
+      const machineId = machineIds[i];
+      const time = times[i];
+      const span = spans.get(machineId);
       if (span) {
-        if (r.time < span.from) span.from = r.time;
-        if (r.time > span.to) span.to = r.time;
+        if (time < span.from) span.from = time;
+        if (time > span.to) span.to = time;
         span.count++;
       } else {
-        spans.set(r.machineId, { machineId: r.machineId, plantId: '', from: r.time, to: r.time, count: 1 });
+        spans.set(machineId, { machineId, plantId: '', from: time, to: time, count: 1 });
       }
     }
     for (const span of spans.values()) span.plantId = plants.get(span.machineId) ?? '';

@@ -1,6 +1,9 @@
-import { readingArrayLiterals } from './ingestion.repository';
+import type { Reading } from '@continuum/persistence';
+import { ReadingColumns, columnArrayLiterals } from './reading-columns';
 
-describe('readingArrayLiterals', () => {
+const readingArrayLiterals = (readings: Reading[]) => columnArrayLiterals(ReadingColumns.from(readings));
+
+describe('columnArrayLiterals', () => {
   it('writes times as epoch ms, quotes every text element and keeps numbers exact', () => {
     const literals = readingArrayLiterals([
       { machineId: 'm1', sensor: 'NULL', time: 1_764_547_200_123, value: 0.1 + 0.2 },

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   Database,
   DeadLettersRepository,
@@ -8,12 +10,15 @@ import {
   type MachineEvent,
   type Reading,
 } from '@continuum/persistence';
-import type { EntityManager } from 'typeorm';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { EntityManager, QueryRunner } from 'typeorm';
 import type { SeenMachine } from '../decoding/decoded-message';
+import { ReadingColumns, columnArrayLiterals, columnCopyBinary } from './reading-columns';
 
 /** Everything one batch stores, in one transaction. */
 export interface BatchWrite {
-  readings: Reading[];
+  readings: ReadingColumns;
   /** Machines to register, or whose sensor lists grow (and whose stale flag clears). */
   machines: SeenMachine[];
   deadLetters: DeadLetter[];
@@ -22,9 +27,21 @@ export interface BatchWrite {
   stale: { machineId: string; since: number }[];
 }
 
+/** After a batch met rows already stored, this many batches skip the optimistic COPY (a redelivery burst). */
+const BATCHES_AFTER_CONFLICT = 20;
+
 /** The ingestion's I/O: one transaction per batch, and the registration lookup. */
 @Injectable()
 export class IngestionRepository {
+  private readonly logger = new Logger('IngestionRepository');
+  /** Batches left to write with the conflict-tolerant insert before trying COPY again. */
+  private safeBatches = 0;
+  /**
+   * `copy`: optimistic binary COPY with PostgreSQL (see {@link insertColumns}); `insert`: the
+   * conflict-tolerant insert for every batch (the "before" of `npm run bench:ingest`).
+   */
+  writeMethod: 'copy' | 'insert' = 'copy';
+
   constructor(
     private readonly db: Database,
     private readonly machines: MachinesRepository,
@@ -40,7 +57,7 @@ export class IngestionRepository {
           batch.machines.map((m) => ({ id: m.id, plantId: m.plantId, assetType: 'unknown', sensors: m.sensors })),
           manager,
         );
-      const inserted = await this.insertReadings(batch.readings, manager);
+      const inserted = await this.insertColumns(batch.readings, manager);
       await this.deadLetters.insertMany(batch.deadLetters, manager);
       await this.events.insertMany(batch.events, manager);
       for (const s of batch.stale) await this.machines.markStale(s.machineId, new Date(s.since), manager);
@@ -48,22 +65,42 @@ export class IngestionRepository {
     });
   }
 
+  /** {@link insertColumns} for reading objects. */
+  insertReadings(readings: readonly Reading[], manager: EntityManager = this.db.dataSource.manager): Promise<number> {
+    return this.insertColumns(ReadingColumns.from(readings), manager);
+  }
+
   /**
-   * Inserts readings, skipping those already stored (same machine, sensor and time): one
-   * `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING`, the fastest idempotent insert
-   * measured (docs/benchmarks.md). Unlike `ReadingsRepository.insertMany` it writes the four
-   * array parameters as PostgreSQL array literals itself, in one pass, and sends times as epoch
-   * milliseconds (`to_timestamp(ms / 1000)`, exact to the millisecond for any time ingestion
-   * accepts) instead of ISO strings: less work per row for Node and for the database.
-   * Returns the number of rows inserted.
+   * Inserts readings, skipping those already stored (same machine, sensor and time); returns the
+   * number of rows inserted. Rows go in primary-key order (grouped by machine and sensor, times
+   * in arrival order): consecutive index insertions then land on the same B-tree pages.
+   *
+   * With PostgreSQL (external mode) a batch is first sent as a binary `COPY` inside a savepoint:
+   * duplicates are rare (a QoS 1 redelivery after a reconnect or a crash), and COPY costs the
+   * database about half the CPU per row of the conflict-tolerant insert (docs/benchmarks.md,
+   * issue 7). If the COPY meets a row already stored (unique violation), the savepoint is rolled
+   * back and the same rows go through the conflict-tolerant insert, which stores the new ones
+   * only; the next {@link BATCHES_AFTER_CONFLICT} batches skip the COPY attempt. With PGlite
+   * (embedded mode) every batch takes the conflict-tolerant insert.
+   *
+   * The conflict-tolerant insert: one `INSERT ... SELECT FROM unnest(arrays) ON CONFLICT DO
+   * NOTHING`, with the four arrays written as PostgreSQL array literals in one pass and times as
+   * epoch milliseconds (`to_timestamp(ms / 1000)`, exact to the millisecond for any time
+   * ingestion accepts).
    */
-  async insertReadings(
-    readings: readonly Reading[],
-    manager: EntityManager = this.db.dataSource.manager,
-  ): Promise<number> {
-    if (readings.length === 0) return 0;
-    const [times, machines, sensors, values] = readingArrayLiterals(readings);
-    const rows: { n: number }[] = await manager.query(
+  async insertColumns(columns: ReadingColumns, manager: EntityManager = this.db.dataSource.manager): Promise<number> {
+    if (columns.length === 0) return 0;
+    const rows = inKeyOrder(columns);
+    if (this.writeMethod === 'copy' && this.db.capabilities.mode === 'external' && manager.queryRunner) {
+      if (this.safeBatches > 0) this.safeBatches--;
+      else {
+        const copied = await this.tryCopy(rows, manager.queryRunner);
+        if (copied !== null) return copied;
+        this.safeBatches = BATCHES_AFTER_CONFLICT;
+      }
+    }
+    const [times, machines, sensors, values] = columnArrayLiterals(rows);
+    const result: { n: number }[] = await manager.query(
       `WITH inserted AS (
          INSERT INTO readings (time, machine_id, sensor, value)
          SELECT to_timestamp(t / 1000), m, s, v
@@ -73,7 +110,27 @@ export class IngestionRepository {
        ) SELECT count(*)::int AS n FROM inserted`,
       [times, machines, sensors, values],
     );
-    return rows[0].n;
+    return result[0].n;
+  }
+
+  /**
+   * Binary COPY of the rows inside a savepoint of the caller's transaction: the row count, or
+   * null when a row was already stored (the savepoint is then rolled back, the transaction goes on).
+   */
+  private async tryCopy(rows: ReadingColumns, runner: QueryRunner): Promise<number | null> {
+    const client = (await runner.connect()) as PoolClient;
+    await client.query('SAVEPOINT ingestion_copy');
+    try {
+      const copy = client.query(copyFrom('COPY readings (time, machine_id, sensor, value) FROM STDIN (FORMAT binary)'));
+      await pipeline(Readable.from([columnCopyBinary(rows)]), copy);
+      await client.query('RELEASE SAVEPOINT ingestion_copy');
+      return rows.length;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT ingestion_copy');
+      this.logger.debug(`COPY met stored readings; inserting with ON CONFLICT DO NOTHING instead`);
+      return null;
+    }
   }
 
   /** Which of these machines are registered. */
@@ -83,34 +140,27 @@ export class IngestionRepository {
 }
 
 /**
- * The PostgreSQL array literals (`{...}`) of readings' times (epoch ms), machine ids, sensors
- * and values, built in one pass. Text elements are always quoted (an unquoted `NULL` would be a
- * null), with `"` and `\` escaped; numbers are written as JavaScript writes them, which
- * `float8in` reads back exactly (shortest round-trip form).
+ * The rows grouped by machine and then sensor (in order of first appearance), each group's rows
+ * in their original order: a linear pass, no comparison sort.
  */
-export function readingArrayLiterals(readings: readonly Reading[]): [string, string, string, string] {
-  let times = '{';
-  let machines = '{';
-  let sensors = '{';
-  let values = '{';
-  let lastMachine = '';
-  let lastMachineText = '';
-  for (let i = 0; i < readings.length; i++) {
-    const r = readings[i];
-    const sep = i === 0 ? '' : ',';
-    times += sep + r.time;
-    // Consecutive readings mostly share their machine: quote it once per run.
-    if (r.machineId !== lastMachine || i === 0) {
-      lastMachine = r.machineId;
-      lastMachineText = quoteElement(r.machineId);
+export function inKeyOrder(c: ReadingColumns): ReadingColumns {
+  const groups = new Map<string, Map<string, number[]>>();
+  const n = c.length;
+  for (let i = 0; i < n; i++) {
+    let bySensor = groups.get(c.machineIds[i]);
+    if (bySensor === undefined) {
+      bySensor = new Map();
+      groups.set(c.machineIds[i], bySensor);
     }
-    machines += sep + lastMachineText;
-    sensors += sep + quoteElement(r.sensor);
-    values += sep + r.value;
+    const rows = bySensor.get(c.sensors[i]);
+    if (rows === undefined) bySensor.set(c.sensors[i], [i]);
+    else rows.push(i);
   }
-  return [times + '}', machines + '}', sensors + '}', values + '}'];
+  const out = new ReadingColumns();
+  for (const bySensor of groups.values())
+    for (const rows of bySensor.values())
+      for (const i of rows) out.push(c.machineIds[i], c.sensors[i], c.times[i], c.values[i]);
+  return out;
 }
 
-function quoteElement(s: string): string {
-  return s.includes('"') || s.includes('\\') ? `"${s.replace(/["\\]/g, '\\$&')}"` : `"${s}"`;
-}
+const UNIQUE_VIOLATION = '23505';
