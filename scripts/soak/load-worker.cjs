@@ -10,6 +10,7 @@
  * (commit time - s0). Every sample whose message got its PUBACK is logged as (machine index,
  * timestamp): the ledger the parent checks against the database.
  *
+ * A paced publisher keeps at most `maxPaced` messages unacknowledged (a device's buffer), then waits.
  * Parent -> worker: {type:'rate', readingsPerS} (null = max), {type:'stop'}.
  * Worker -> parent: {type:'ready'}, {type:'progress', ...counters} every second, and after a stop,
  * when every PUBACK is in (or 60 s passed), {type:'ledger', machines, times, count, ...counters}.
@@ -18,7 +19,7 @@
 const { parentPort, workerData } = require('node:worker_threads');
 const mqtt = require('mqtt');
 
-const { url, clientId, machines, lagMs, samples, window: maxWindow } = workerData;
+const { url, clientId, machines, lagMs, samples, window: maxWindow, maxPaced } = workerData;
 const client = mqtt.connect(url, { clientId, clean: true, reconnectPeriod: 500 });
 client.on('error', () => undefined);
 
@@ -95,7 +96,7 @@ function pump() {
     sentAtRateStart = c.sentReadings;
     due = 0;
   }
-  while (due > 0 && c.inflight < 50 * maxWindow) {
+  while (due > 0 && c.inflight < maxPaced) {
     const before = c.sentReadings;
     publishOne();
     due -= c.sentReadings - before;
