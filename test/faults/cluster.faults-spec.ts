@@ -47,6 +47,11 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
   const logs: string[] = [];
   const plantId = `faults-${uniqueId()}`;
   const prefix = `faults-${uniqueId()}`;
+  /**
+   * When each ingestion instance's device subscription was granted again after a reconnect (the
+   * `subscribed again to $share/...` line of libs/messaging's MqttConnection, its pino time).
+   */
+  const resubscribed: { instance: string; at: number }[] = [];
   /** Alert ids seen on the plant's alert topic, per `machine|rule`. */
   const alertIds = new Map<string, Set<string>>();
   let machineIds: string[] = [];
@@ -64,6 +69,8 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
       mqttUrl: broker.url,
       prefix,
       log: (line) => {
+        const grant = /^\[(ingestion-\d+)\] .*"time":(\d+).*subscribed again to \$share\//.exec(line);
+        if (grant) resubscribed.push({ instance: grant[1], at: Number(grant[2]) });
         logs.push(line);
         if (logs.length > 3000) logs.splice(0, 1000);
       },
@@ -78,6 +85,9 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
         ALERTING_TICK_MS: '500',
         ALERTING_RULES_REFRESH_MS: '5000',
       },
+      // Ingestion at info: its reconnect and re-subscription lines (a few per fault) time the
+      // broker restart's window without a subscriber.
+      envFor: (app): Record<string, string> => (app === 'ingestion' ? { LOG_LEVEL: 'info' } : {}),
     });
 
     publisher = new LoggingPublisher({
@@ -159,6 +169,13 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
   }
 
   /**
+   * Readings whose loss a fault explained (see `excuse` of runFault) or that a failed fault did not
+   * find stored: left out of later faults' "every acknowledged reading stored" checks (so that one
+   * failure does not fail every fault after it), and reported in that fault's row.
+   */
+  const excusedLoss = new Set<string>();
+
+  /**
    * Runs one fault: starts a diverging clone of pump-0001 (alert machine), injects the fault, then
    * waits until every reading acknowledged so far is stored, every twin checkpoints again with more
    * updates than before the fault, and the alert machine has its alert. Records the table row.
@@ -167,7 +184,13 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
     fault: string,
     inject: () => Promise<void>,
     extra: () => Promise<string> = async () => '',
-  ): Promise<void> {
+    /**
+     * For a fault whose loss the platform cannot prevent: a predicate on a reading's PUBACK time that
+     * says its loss is explained, or null while that cannot be decided yet. Every other acknowledged
+     * reading must still be stored.
+     */
+    excuse?: () => ((ackAt: number) => boolean) | null,
+  ): Promise<{ excused: number }> {
     const alertMachine = `alert-${rows.length + 1}-${uniqueId()}`;
     const pump = publisher.machines.find((m) => m.assetType === 'centrifugal-pump')!;
     await pool.query(`INSERT INTO machines (id, plant_id, asset_type, name, sensors) VALUES ($1, $2, $3, $1, $4)`, [
@@ -187,19 +210,27 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
     await sleep(2000); // traffic keeps flowing after the fault
     const windowEnd = Date.now();
     const keys = [...publisher.acked].filter(([, at]) => at >= windowStart && at < windowEnd).map(([k]) => k);
-    const everyAcked = [...publisher.acked].filter(([, at]) => at < windowEnd).map(([k]) => k);
+    const everyAcked = [...publisher.acked].filter(([k, at]) => at < windowEnd && !excusedLoss.has(k)).map(([k]) => k);
+    const query = (sql: string, p: unknown[]) => pool.query(sql, p).then((r) => r.rows);
+    /** Acknowledged, not stored, and not explained by `excuse` (null: not decidable yet). */
+    const unexplained = (stored: Map<string, number>): string[] | null => {
+      const excused = excuse ? excuse() : () => false;
+      if (!excused) return null;
+      return everyAcked.filter((k) => !stored.get(k) && !excused(publisher.acked.get(k)!));
+    };
 
     let stored = new Map<string, number>();
+    /** Twins that have not advanced yet (diagnostics when the wait fails). */
+    let lagging: string[] = [];
     try {
       await waitFor(
         async () => {
           cluster.check();
-          stored = await storedReadings((sql, p) => pool.query(sql, p).then((r) => r.rows), machineIds).catch(
-            () => stored,
-          );
-          return tally(everyAcked, stored).lost === 0 ? true : undefined;
+          stored = await storedReadings(query, machineIds).catch(() => stored);
+          return unexplained(stored)?.length === 0 ? true : undefined;
         },
-        90_000,
+        // Long enough for the slow drain seen on a loaded 2-core machine (docs/reliability.md): 50-90 s there.
+        150_000,
         `every acknowledged reading stored after ${fault}`,
       );
       progress(`${fault}: every acknowledged reading stored`);
@@ -207,8 +238,9 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
         async () => {
           cluster.check();
           const now = await twinStates(machineIds).catch(() => new Map());
-          const advanced = [...twinsBefore].every(([id, b]) => (now.get(id)?.updates ?? 0) > b.updates);
-          return advanced && now.has(alertMachine) ? true : undefined;
+          lagging = [...twinsBefore].filter(([id, b]) => (now.get(id)?.updates ?? 0) <= b.updates).map(([id]) => id);
+          if (!now.has(alertMachine)) lagging.push(alertMachine);
+          return lagging.length === 0 ? true : undefined;
         },
         60_000,
         `every twin to advance after ${fault}`,
@@ -226,22 +258,32 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
         `the alert of ${alertMachine} after ${fault}`,
       );
       for (const i of cluster.instances) if (i.running && i.port) expect(await i.health()).toBe(200);
+      // Count again: readings still on their way at the first check are stored by now.
+      stored = await storedReadings(query, machineIds);
+      expect(unexplained(stored)).toEqual([]);
     } catch (err) {
       const t = tally(everyAcked, stored);
       rows.push({ fault, ...tally(keys, stored), recoveryS: NaN, notes: `FAILED (${t.lost} lost overall)` });
+      // This fault fails with them; the faults after it are judged on the readings after it.
+      for (const k of everyAcked) if (!stored.get(k)) excusedLoss.add(k);
       progress(
-        `${fault}: FAILED: ${(err as Error).message} (sent ${publisher.sent}, acked ${publisher.ackedMessages})`,
+        `${fault}: FAILED: ${(err as Error).message} (sent ${publisher.sent}, acked ${publisher.ackedMessages}` +
+          `${lagging.length ? `; twins not advanced: ${lagging.join(', ')}` : ''})`,
       );
       await explain(err);
     }
     const recoveryS = (Date.now() - faultEnd) / 1000;
     const t = tally(keys, stored);
+    const excusedKeys = everyAcked.filter((k) => !stored.get(k));
+    for (const k of excusedKeys) excusedLoss.add(k);
     progress(`${fault}: recovered in ${recoveryS.toFixed(1)} s (${t.published} readings acknowledged, ${t.lost} lost)`);
     const notes = await extra();
     rows.push({ fault, ...t, recoveryS, notes: `alert raised${notes ? `; ${notes}` : ''}` });
     expect(t.published).toBeGreaterThan(0);
-    expect(t.lost).toBe(0);
+    if (!excuse) expect(t.lost).toBe(0);
+    expect(t.lost).toBe(excusedKeys.length); // nothing lost before this fault's window
     expect(t.duplicated).toBe(0);
+    return { excused: excusedKeys.length };
   }
 
   it('kill -9 of an ingestion instance', async () => {
@@ -251,7 +293,7 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
       await sleep(2000);
       await cluster.get('ingestion-1').start();
     });
-  }, 300_000);
+  }, 360_000);
 
   it('kill -9 of a twin instance: its partitions move, state lost at most one checkpoint interval', async () => {
     let lostMs = 0;
@@ -305,14 +347,14 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
         `${victims.length} twins moved in ${takeoverS.toFixed(1)} s, checkpoint age at kill ${(lostMs / 1000).toFixed(1)} s`,
     );
     expect(lostMs).toBeLessThanOrEqual(CHECKPOINT_MS + 3000);
-  }, 300_000);
+  }, 360_000);
 
   it('database restart', async () => {
     await runFault('PostgreSQL restart (pg_ctl -m fast, 3 s down)', async () => {
       await sleep(2000);
       await pg.restart(3000, 'fast');
     });
-  }, 300_000);
+  }, 360_000);
 
   it('database connection cut for 30 s', async () => {
     await runFault('database connections cut for 30 s (proxy resets and refuses)', async () => {
@@ -321,7 +363,7 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
       await sleep(30_000);
       proxy.restore();
     });
-  }, 300_000);
+  }, 360_000);
 
   it('network stall between the apps and the database', async () => {
     await runFault('network stall apps -> database, 15 s (proxy holds traffic)', async () => {
@@ -330,16 +372,50 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
       await sleep(15_000);
       proxy.restore();
     });
-  }, 300_000);
+  }, 360_000);
 
-  // Last: with Mosquitto 2.0 a broker restart leaves ingestion without its shared subscription
-  // (docs/operations.md), which would fail every fault after it.
+  /**
+   * Mosquitto 2.0 saves persistent sessions and their queued messages, but not their shared
+   * (`$share/...`) subscriptions (its persistence file has ordinary subscriptions only): after its
+   * restart it resumes the ingestion sessions without them, and until the first ingestion instance
+   * has subscribed again (libs/messaging's MqttConnection does so after every reconnect), a device
+   * message has no subscriber — Mosquitto acknowledges it and drops it. No client can close that
+   * window. So here every reading acknowledged outside it must be stored, and the ones
+   * acknowledged inside it (between the broker's stop and the first re-subscription's SUBACK, plus
+   * 2 s for the PUBACK to reach the publisher's log on a loaded machine) are counted and reported.
+   */
   it('broker restart', async () => {
-    await runFault('Mosquitto restart (SIGTERM, 2 s down)', async () => {
-      await sleep(2000);
-      await broker.restart(2000);
-    });
-  }, 300_000);
+    let stoppedAt = 0;
+    let upAt = 0;
+    const firstGrant = () => Math.min(...resubscribed.filter((g) => g.at >= stoppedAt).map((g) => g.at));
+    const { excused } = await runFault(
+      'Mosquitto restart (SIGTERM, 2 s down)',
+      async () => {
+        await sleep(2000);
+        stoppedAt = Date.now();
+        await broker.restart(2000);
+        upAt = Date.now();
+      },
+      async () => {
+        const grant = firstGrant();
+        const instances = new Set(resubscribed.filter((g) => g.at >= stoppedAt).map((g) => g.instance));
+        return (
+          `${instances.size} ingestion instances subscribed again, the first ${((grant - upAt) / 1000).toFixed(1)} s ` +
+          `after the broker listened again`
+        );
+      },
+      () => {
+        const grant = firstGrant();
+        return Number.isFinite(grant) ? (ackAt) => ackAt >= stoppedAt && ackAt <= grant + 2000 : null;
+      },
+    );
+    const row = rows[rows.length - 1];
+    if (excused > 0)
+      row.notes += `; ${excused} readings lost, every one acknowledged by Mosquitto before any ingestion instance had subscribed again`;
+    // Every instance is back on the shared subscription, not just the first.
+    const instances = new Set(resubscribed.filter((g) => g.at >= stoppedAt).map((g) => g.instance));
+    expect([...instances].sort()).toEqual(['ingestion-1', 'ingestion-2']);
+  }, 360_000);
 
   it('alerts were neither lost nor duplicated over all faults', async () => {
     await sleep(2000);
