@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedFlatConcat } from '../backend/lin-comb';
 import { OdeError } from '../errors';
 import { runIntegration, type OdeintOptions, type TensorField } from '../odeint';
 import type { Rhs } from '../solver';
@@ -80,7 +81,10 @@ function augmentedRhs(active: ActiveVjp, params: readonly tf.Tensor[], counter: 
     const out = [value === z ? tf.clone(value) : value, grads[0]];
     // The parameter adjoints travel as one flat channel: each Runge–Kutta combination and error norm
     // then costs a few kernels instead of a few per parameter tensor.
-    if (params.length > 0) out.push(tf.concat(grads.slice(1).map((g) => tf.reshape(g, [-1]))));
+    if (params.length > 0) {
+      const gs = grads.slice(1);
+      out.push(fusedFlatConcat(gs) ?? tf.concat(gs.map((g) => tf.reshape(g, [-1]))));
+    }
     return out;
   };
 }

@@ -43,3 +43,46 @@ export function fusedLinComb(xs: readonly tf.Tensor[], coeffs: readonly number[]
   }
   return tf.engine().runKernel(LIN_COMB, inputs, { coeffs: [...coeffs] }) as tf.Tensor;
 }
+
+/** Name of the flattening concatenation kernel (registered for the WASM backend by `tuneWasmKernels`). */
+export const FLAT_CONCAT = 'ContinuumFlatConcat';
+
+let flatGradientRegistered = false;
+
+/** Registers the gradient of {@link FLAT_CONCAT} (each input gets its slice of dy, in its shape). Idempotent. */
+export function registerFlatConcatGradient(): void {
+  if (flatGradientRegistered) return;
+  flatGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: FLAT_CONCAT,
+    gradFunc: (dy, _saved, attrs) => {
+      const { shapes } = attrs as unknown as { shapes: number[][] };
+      const g = Array.isArray(dy) ? dy[0] : dy;
+      const out: Record<string, () => tf.Tensor> = {};
+      let offset = 0;
+      shapes.forEach((shape, i) => {
+        const start = offset;
+        const size = tf.util.sizeFromShape(shape);
+        out[`x${i}`] = () => tf.reshape(tf.slice(g, [start], [size]), shape);
+        offset += size;
+      });
+      return out;
+    },
+  });
+}
+
+/**
+ * The entries of `xs` flattened and concatenated into one 1-D tensor, as one kernel (a copy per
+ * input) where the current backend has {@link FLAT_CONCAT} (the tuned WASM backend): the same values
+ * as `tf.concat(xs.map((x) => tf.reshape(x, [-1])))`, which it replaces (one op instead of one per
+ * input plus the concatenation). Null otherwise, or for non-float32 inputs.
+ */
+export function fusedFlatConcat(xs: readonly tf.Tensor[]): tf.Tensor | null {
+  if (xs.length === 0 || !tf.getKernel(FLAT_CONCAT, tf.getBackend())) return null;
+  const inputs: Record<string, tf.Tensor> = {};
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i].dtype !== 'float32') return null;
+    inputs[`x${i}`] = xs[i];
+  }
+  return tf.engine().runKernel(FLAT_CONCAT, inputs, { shapes: xs.map((x) => [...x.shape]) }) as tf.Tensor;
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initTensorBackend, odeint, odeintAdjoint, tuneWasmKernels, wasmKernelsTuned } from '@continuum/ode';
 import { uniformArray } from '../adjoint/test-fields';
-import { fusedLinComb } from './lin-comb';
+import { fusedFlatConcat, fusedLinComb } from './lin-comb';
 import { simdModuleValid } from './wasm-simd';
 
 beforeAll(async () => {
@@ -284,6 +284,25 @@ describe('tuned WASM kernels', () => {
     expect(fusedLinComb([a, a], [1, 2])).toBeNull();
     tuneWasmKernels(true);
     a.dispose();
+  });
+
+  it('fused flattening concatenation: the values and gradients of concat(reshape(x, [-1])…)', () => {
+    const xs = [rand([16, 64], 91), rand([64], 92), rand([3, 5, 7], 93), rand([1], 94)];
+    const fused = tf.tidy(() => fusedFlatConcat(xs) as tf.Tensor);
+    const composed = tf.tidy(() => tf.concat(xs.map((x) => tf.reshape(x, [-1]))));
+    expect(fused.shape).toEqual([16 * 64 + 64 + 105 + 1]);
+    expect(relDiff([fused.dataSync() as Float32Array], [composed.dataSync() as Float32Array])).toBe(0);
+    const w = rand([fused.size], 95);
+    const gf = tf.grads((...x: tf.Tensor[]) => tf.sum(tf.mul(fusedFlatConcat(x) as tf.Tensor, w)))(xs);
+    const gc = tf.grads((...x: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(x.map((v) => tf.reshape(v, [-1]))), w)))(xs);
+    gf.forEach((g, i) => {
+      expect(g.shape).toEqual(xs[i].shape);
+      expect(relDiff([g.dataSync() as Float32Array], [gc[i].dataSync() as Float32Array])).toBe(0);
+    });
+    tuneWasmKernels(false);
+    expect(fusedFlatConcat(xs)).toBeNull();
+    tuneWasmKernels(true);
+    tf.dispose([...xs, fused, composed, w, ...gf, ...gc]);
   });
 
   it('gradient of sigmoid: the original composition bit for bit, and σ(1 − σ) in float64', () => {

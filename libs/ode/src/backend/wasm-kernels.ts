@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { LIN_COMB, registerLinCombGradient } from './lin-comb';
+import { FLAT_CONCAT, LIN_COMB, registerFlatConcatGradient, registerLinCombGradient } from './lin-comb';
 import { instantiateSimdKernels, type SimdKernels, type WasmMemory } from './wasm-simd';
 
 /**
@@ -54,6 +54,7 @@ export function tuneWasmKernels(enable = true): boolean {
   if (!enable) {
     if (originals) for (const k of originals.values()) swap(k);
     if (tf.getKernel(LIN_COMB, BACKEND)) tf.unregisterKernel(LIN_COMB, BACKEND);
+    if (tf.getKernel(FLAT_CONCAT, BACKEND)) tf.unregisterKernel(FLAT_CONCAT, BACKEND);
     if (tf.getKernel(SIGMOID_GRAD, BACKEND)) tf.unregisterKernel(SIGMOID_GRAD, BACKEND);
     if (originalSigmoidGradient) tf.registerGradient(originalSigmoidGradient);
     originalSigmoidGradient = null;
@@ -254,6 +255,23 @@ export function tuneWasmKernels(enable = true): boolean {
         },
       });
   }
+  // The flattened concatenation of fusedFlatConcat (lin-comb.ts): one copy per input, no reshapes.
+  const flatConcat: Kernel = (args) => {
+    const backend = args.backend as WasmBackendInternals;
+    const { shapes } = args.attrs as { shapes: number[][] };
+    const xs = shapes.map((_, i) => args.inputs[`x${i}`]);
+    const out = backend.makeOutput([xs.reduce((n, x) => n + tf.util.sizeFromShape(x.shape), 0)], 'float32');
+    const ov = backend.typedArrayFromHeap(out);
+    let offset = 0;
+    for (const x of xs) {
+      const v = backend.typedArrayFromHeap(x);
+      ov.set(v, offset);
+      offset += v.length;
+    }
+    return out;
+  };
+  tf.registerKernel({ kernelName: FLAT_CONCAT, backendName: BACKEND, kernelFunc: flatConcat as tf.KernelFunc });
+  registerFlatConcatGradient();
   const replace = (name: string, kernelFunc: Kernel) =>
     swap({ ...(found.get(name) as tf.KernelConfig), kernelFunc: kernelFunc as tf.KernelFunc });
   replace('Transpose', transpose);
