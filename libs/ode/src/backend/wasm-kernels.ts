@@ -34,13 +34,14 @@ import { instantiateSimdKernels, type SimdKernels, type WasmMemory } from './was
  *   gradient) shares the data by reference count instead of copying it, as the backend's own Reshape
  *   and the CPU backend's Identity do (tensors are immutable).
  *
- * Two kernels of our own are registered for 'wasm' alongside: `ContinuumLinComb` (Σ c_i·x_i in one
+ * Kernels of our own are registered for 'wasm' alongside: `ContinuumLinComb` (Σ c_i·x_i in one
  * pass, lin-comb.ts: each Runge–Kutta stage combination of `TensorOps` and of the adjoint's
  * `AugmentedOps` becomes one kernel instead of a multiply per term plus an addN, 0.10 → 0.011 ms for
  * six [1024, 16] terms; gradient registered) and `ContinuumSigmoidGrad` (the gradient of σ, which
  * TensorFlow.js composes from three kernels; its registered gradient is replaced while the tuned
- * kernels are in place, and composes the original ops when a tape records it or off 'wasm'). Both
- * give the composed ops' values bit for bit.
+ * kernels are in place, and composes the original ops when a tape records it or off 'wasm'), and
+ * `ContinuumFlatConcat` (the adjoint's parameter gradients flattened into one channel by a copy per
+ * input instead of a reshape per parameter plus a concat). All give the composed ops' values bit for bit.
  *
  * Measured on the shared 2-core machine of this project (process CPU time, B = 1024, d = 16,
  * hidden 64, 3-layer MLP): one vector–Jacobian product by `tf.grads` fell from about 18.6 ms to the
