@@ -3,7 +3,7 @@ import type { IngestionConfig } from '@continuum/config';
 import { InternalEvent, type ReadingsStoredEvent } from '@continuum/contracts';
 import { EventBus } from '@continuum/messaging';
 import type { DeadLetter, MachineEvent, Reading } from '@continuum/persistence';
-import type { SeenMachine } from '../decoding/decoded-message';
+import type { DecodedMessage, SeenMachine } from '../decoding/decoded-message';
 import { MessageDecoder } from '../decoding/message.decoder';
 import { IngestionMetrics } from '../metrics/ingestion.metrics';
 import { IngestionRepository, type BatchWrite } from '../storage/ingestion.repository';
@@ -46,8 +46,24 @@ interface PendingMessage {
   rejection?: { reason: string; detail: string };
 }
 
+/**
+ * A run of consecutive plain messages (JSON, accepted, no events or deaths) folded into one
+ * entry: their machines merged, by id. Folding keeps one small entry per run instead of one
+ * entry per message alive until the commit, and gives the same result in {@link prepare},
+ * whose per-machine steps do not depend on order within such a run.
+ */
+interface PlainRun {
+  entry: PendingMessage;
+  machines: Map<string, SeenMachine>;
+}
+
 class Batch {
+  /** Entries in arrival order: one per message, except runs of plain messages (one per run). */
   readonly messages: PendingMessage[] = [];
+  /** Messages taken (entries fold several). */
+  count = 0;
+  /** The run the next plain message joins; null after any other message. */
+  plainRun: PlainRun | null = null;
   /** The readings of all its messages, in order. */
   readonly readings = new ReadingColumns();
   readonly acks: (() => void)[] = [];
@@ -113,6 +129,56 @@ export class IngestionService {
     const batch = (this.current ??= new Batch());
     const from = batch.readings.length;
     for (const r of decoded.readings) batch.readings.push(r.machineId, r.sensor, r.time, r.value);
+    batch.count++;
+    const plain =
+      !sparkplug &&
+      !decoded.rejection &&
+      decoded.events.length === 0 &&
+      decoded.stale.length === 0 &&
+      !this.config.requireRegistered;
+    if (!plain || !this.joinPlainRun(batch, decoded.machines))
+      this.pushEntry(batch, message, decoded, from, keep, plain);
+    if (sparkplug) batch.sparkplugMessages++;
+    if (message.ack) batch.acks.push(message.ack);
+    batch.rows += decoded.readings.length;
+    const units = decoded.readings.length > 0 ? decoded.readings.length : 1;
+    batch.units += units;
+    this.heldUnits += units;
+    if (batch.rows >= this.config.batchMaxRows) this.seal();
+    else this.timer ??= setTimeout(() => this.seal(), this.config.batchMaxMs);
+    if (this.heldUnits < this.config.queueMaxRows) return undefined;
+    this.metrics.queueRows.set(this.heldUnits);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Adds a plain message's machines to the batch's open run; false when there is none or a machine's plant differs. */
+  private joinPlainRun(batch: Batch, machines: readonly SeenMachine[]): boolean {
+    const run = batch.plainRun;
+    if (!run) return false;
+    for (const s of machines) {
+      const seen = run.machines.get(s.id);
+      if (seen && seen.plantId !== s.plantId) return false;
+    }
+    for (const s of machines) {
+      const seen = run.machines.get(s.id);
+      if (!seen) {
+        const copy = { id: s.id, plantId: s.plantId, sensors: [...s.sensors] };
+        run.machines.set(s.id, copy);
+        run.entry.machines.push(copy);
+      } else for (const x of s.sensors) if (!seen.sensors.includes(x)) seen.sensors.push(x);
+    }
+    run.entry.to = batch.readings.length;
+    return true;
+  }
+
+  private pushEntry(
+    batch: Batch,
+    message: InboundMessage,
+    decoded: DecodedMessage,
+    from: number,
+    keep: number,
+    plain: boolean,
+  ): void {
     const pending: PendingMessage = {
       topic: message.topic,
       // A refused payload is kept cut to the dead-letter size (copied, so the 10 MB buffer can go).
@@ -127,17 +193,15 @@ export class IngestionService {
       rejection: decoded.rejection,
     };
     batch.messages.push(pending);
-    if (sparkplug) batch.sparkplugMessages++;
-    if (message.ack) batch.acks.push(message.ack);
-    batch.rows += decoded.readings.length;
-    const units = decoded.readings.length > 0 ? decoded.readings.length : 1;
-    batch.units += units;
-    this.heldUnits += units;
-    if (batch.rows >= this.config.batchMaxRows) this.seal();
-    else this.timer ??= setTimeout(() => this.seal(), this.config.batchMaxMs);
-    if (this.heldUnits < this.config.queueMaxRows) return undefined;
-    this.metrics.queueRows.set(this.heldUnits);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    batch.plainRun = null;
+    if (plain) {
+      // Opens a run: its entry owns copies, so that later messages can be merged into them.
+      pending.machines = pending.machines.map((s) => ({ id: s.id, plantId: s.plantId, sensors: [...s.sensors] }));
+      const byId = new Map<string, SeenMachine>();
+      for (const s of pending.machines) if (!byId.has(s.id)) byId.set(s.id, s);
+      // A message naming a machine twice (not made by the decoders) stays an entry of its own.
+      if (byId.size === pending.machines.length) batch.plainRun = { entry: pending, machines: byId };
+    }
   }
 
   /** Called after every committed batch. */
@@ -181,10 +245,9 @@ export class IngestionService {
     this.timer = null;
     if (!this.current) return;
     // Counted per batch, not per message: prom-client's labelled inc costs a label lookup each time.
-    const { messages, sparkplugMessages } = this.current;
+    const { count, sparkplugMessages } = this.current;
     if (sparkplugMessages > 0) this.metrics.received.inc({ kind: 'sparkplug' }, sparkplugMessages);
-    if (messages.length > sparkplugMessages)
-      this.metrics.received.inc({ kind: 'json' }, messages.length - sparkplugMessages);
+    if (count > sparkplugMessages) this.metrics.received.inc({ kind: 'json' }, count - sparkplugMessages);
     this.metrics.queueRows.set(this.heldUnits);
     this.sealed.push(this.current);
     this.current = null;
@@ -323,7 +386,7 @@ export class IngestionService {
     }
     this.heldUnits -= batch.units;
     this.metrics.queueRows.set(this.heldUnits);
-    this.metrics.accepted.inc(batch.messages.length - write.deadLetters.length);
+    this.metrics.accepted.inc(batch.count - write.deadLetters.length);
     for (const d of write.deadLetters) this.metrics.rejected.inc({ reason: d.reason });
     this.metrics.rowsWritten.inc(inserted);
     this.metrics.rowsDuplicate.inc(write.readings.length - inserted);
@@ -341,7 +404,7 @@ export class IngestionService {
         get readings() {
           return (readings ??= columns.toReadings());
         },
-        messages: batch.messages.length,
+        messages: batch.count,
         inserted,
         committedAt,
       });
