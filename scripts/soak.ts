@@ -7,7 +7,8 @@
  *
  * 1. Capacity probe (unless SOAK_CAPACITY is given): load publishers send as fast as a window of
  *    unacknowledged messages allows for SOAK_PROBE_S seconds; capacity = readings/s committed over
- *    the probe after its first 10 s (the rest waits in the broker or the publishers). Then the backlog drains.
+ *    the probe after its first 10 s (the rest waits in the broker or the publishers). Then the
+ *    backlog drains.
  * 2. soak: SOAK_RATE (default 50% of the capacity) for SOAK_MINUTES (default 10).
  *    overload: 50% for a minute, 200% for OVERLOAD_MINUTES (default 3), then 50% until the backlog
  *    has drained (at most OVERLOAD_RECOVERY_MAX_MINUTES, default 10) and 90 s more (the latency of
