@@ -402,6 +402,7 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
     let stoppedAt = 0;
     let upAt = 0;
     const firstGrant = () => Math.min(...resubscribed.filter((g) => g.at >= stoppedAt).map((g) => g.at));
+    const lostSince = (k: string) => (publisher.acked.get(k) ?? 0) >= stoppedAt;
     const { excused } = await runFault(
       'Mosquitto restart (SIGTERM, 2 s down)',
       async () => {
@@ -424,8 +425,15 @@ describe('fault injection: cluster on PostgreSQL and Mosquitto', () => {
       },
     );
     const row = rows[rows.length - 1];
-    if (excused > 0)
-      row.notes += `; ${excused} readings lost, every one acknowledged by Mosquitto before any ingestion instance had subscribed again`;
+    if (excused > 0) {
+      // When the lost readings were acknowledged, against the broker's return and the first re-subscription.
+      const lostAt = [...publisher.acked].filter(([k]) => excusedLoss.has(k) && lostSince(k)).map(([, at]) => at);
+      const grant = firstGrant();
+      const s = (ms: number) => `${ms >= 0 ? '+' : ''}${(ms / 1000).toFixed(1)} s`;
+      row.notes +=
+        `; ${excused} readings lost, acknowledged from ${s(Math.min(...lostAt) - upAt)} to ${s(Math.max(...lostAt) - upAt)} ` +
+        `after the broker listened again (first re-subscription ${s(grant - upAt)})`;
+    }
     // Every instance is back on the shared subscription, not just the first.
     const instances = new Set(resubscribed.filter((g) => g.at >= stoppedAt).map((g) => g.instance));
     expect([...instances].sort()).toEqual(['ingestion-1', 'ingestion-2']);
