@@ -144,15 +144,14 @@ describe.each(modes)('simulator -> broker -> ingestion -> twin -> alerting (%s, 
   });
 
   it('tracks every machine, sees the injected fault, and alerts for the faulty machine only', async () => {
-    // Rules: the default anomaly rule as shipped, and the default divergence rule with a larger
-    // allowance k. The shipped default models are biased on healthy simulated machines by up to
-    // about 1.5 standard deviations on some sensors (flow, discharge_pressure, frame and discharge
-    // temperatures), so with the default k = 0.5 the divergence CUSUM fires on every healthy
-    // machine within an hour or two (measured here). k = 2.5 sits above that bias.
+    // Rules: the default anomaly and divergence rules as shipped (the divergence rule's allowance k
+    // is 2.5: single healthy machines sit up to about 2 standard deviations off on some sensors under
+    // the shipped default models, and a smaller k fires on them; see docs/benchmarks.md, issue 11).
+    // The forecast rule is left out: forecasts are not part of what this test checks.
     const rules = proc.app.get(RulesService);
     for (const r of DEFAULT_RULES.filter((x) => x.detector !== 'forecast')) {
       const { id: _id, ...rule } = r;
-      await rules.create(r.detector === 'residual-cusum' ? { ...rule, params: { ...rule.params, k: 2.5 } } : rule);
+      await rules.create(rule);
     }
 
     const plant = new Plant({
