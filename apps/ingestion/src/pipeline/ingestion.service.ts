@@ -91,6 +91,11 @@ export class IngestionService {
   private current: Batch | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly sealed: Batch[] = [];
+  /**
+   * The open batch's time window ran out while a sealed batch was still waiting for a writer: it
+   * stays open (growing up to INGESTION_BATCH_MAX_ROWS) and is sealed when the queue empties.
+   */
+  private overdue = false;
   private writing = 0;
   private heldUnits = 0;
   private waiters: (() => void)[] = [];
@@ -145,7 +150,7 @@ export class IngestionService {
     batch.units += units;
     this.heldUnits += units;
     if (batch.rows >= this.config.batchMaxRows) this.seal();
-    else this.timer ??= setTimeout(() => this.seal(), this.config.batchMaxMs);
+    else if (!this.overdue) this.timer ??= setTimeout(() => this.windowEnded(), this.config.batchMaxMs);
     if (this.heldUnits < this.config.queueMaxRows) return undefined;
     this.metrics.queueRows.set(this.heldUnits);
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -240,9 +245,23 @@ export class IngestionService {
     this.timer = null;
   }
 
+  /**
+   * The open batch's time window (INGESTION_BATCH_MAX_MS) ended. It is sealed unless a sealed batch
+   * still waits for a writer: then writes are behind (slow, or failing during an outage) and the
+   * open batch keeps taking messages up to INGESTION_BATCH_MAX_ROWS, so that a backlog is written
+   * in a few large transactions afterwards instead of one per time window (a 30 s outage at 50 ms
+   * windows left hundreds of one- or two-message batches, drained at the arrival rate).
+   */
+  private windowEnded(): void {
+    this.timer = null;
+    if (this.sealed.length > 0) this.overdue = true;
+    else this.seal();
+  }
+
   private seal(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.overdue = false;
     if (!this.current) return;
     // Counted per batch, not per message: prom-client's labelled inc costs a label lookup each time.
     const { count, sparkplugMessages } = this.current;
@@ -255,6 +274,10 @@ export class IngestionService {
   }
 
   private pump(): void {
+    if (this.overdue && this.sealed.length === 0 && this.writing < this.config.writers) {
+      this.seal(); // pumps again
+      return;
+    }
     while (this.writing < this.config.writers && this.sealed.length > 0) {
       const batch = this.sealed.shift()!;
       this.writing++;
