@@ -125,14 +125,15 @@ async function main(): Promise<void> {
     catchUp: a['catch-up'],
     duration: a.duration ? parseDuration(a.duration) : undefined,
     groundTruth,
-    onTick: (s, p) => {
+    onTick: (s, p, d) => {
       const now = Date.now();
       if (now - last.at < 1000) return;
       const secs = (now - last.at) / 1000;
       const line =
         `sim ${new Date(startMs + s.simSeconds * 1000).toISOString().slice(0, 16)}Z | ` +
         `${Math.round((s.messages - last.messages) / secs)} msg/s | ${Math.round((s.readings - last.readings) / secs)} readings/s | ` +
-        `${p.slots.length} machines (${p.failedNow} down) | ${s.failures} failures | ${s.lost} lost, ${s.duplicated} dup, ${s.malformed} malformed`;
+        `${p.slots.length} machines (${p.failedNow} down) | ${s.failures} failures | ${s.lost} lost, ${s.duplicated} dup, ${s.malformed} malformed | ` +
+        `${d.noSubscribers} unreceived (0x10), ${d.resent} re-sent, ${d.held} held, ${d.dropped} dropped`;
       process.stderr.write(process.stderr.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
       last = { at: now, messages: s.messages, readings: s.readings };
     },
@@ -143,11 +144,13 @@ async function main(): Promise<void> {
   );
   const stop = async () => {
     await runner.stop();
+    const d = runner.delivery;
     await groundTruth?.close();
     await broker?.close();
     const s = plant.stats;
     console.error(
-      `\nstopped: ${s.messages} messages, ${s.readings} readings, ${s.failures} failures over ${(s.simSeconds / 86400).toFixed(2)} simulated days`,
+      `\nstopped: ${s.messages} messages, ${s.readings} readings, ${s.failures} failures over ${(s.simSeconds / 86400).toFixed(2)} simulated days; ` +
+        `${d.noSubscribers} PUBACKs "no matching subscribers", ${d.resent} re-sent, ${d.dropped} dropped from full buffers`,
     );
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(0)));

@@ -24,6 +24,8 @@ export interface MqttConnectionOptions {
   protocolVersions?: readonly (4 | 5)[];
   /** MQTT 5 CONNECT properties (Receive Maximum, Session Expiry Interval...), sent only when connecting with MQTT 5. */
   properties?: IClientOptions['properties'];
+  /** The will the broker publishes when the connection drops uncleanly (a Sparkplug NDEATH). */
+  will?: IClientOptions['will'];
   /** First reconnect delay; doubled on each failure up to `maxReconnectMs`. */
   minReconnectMs?: number;
   maxReconnectMs?: number;
@@ -64,6 +66,8 @@ export class MqttConnection {
   /** Filters the broker granted on the current network connection (`grantedOn`). */
   private granted = new Set<string>();
   private grantedOn: unknown = null;
+  /** PUBACK reason code 0x10 ("No matching subscribers") by packet id, until the publish's callback reads it. */
+  private readonly noSubscribers = new Set<number>();
   /** Whether the broker resumed a session at the last CONNACK (always false with `clean`). */
   sessionPresent: boolean;
 
@@ -94,6 +98,12 @@ export class MqttConnection {
         () => this.logger.log(`${reconnected}; subscribed again to ${filters.join(', ')}`),
         (err: Error) => this.logger.warn(`${reconnected}; could not subscribe again: ${err.message}`),
       );
+    });
+    // mqtt.js resolves a publish acknowledged with a success reason code (< 0x80) with the PUBLISH
+    // packet it stored, not the PUBACK: the reason code is only seen here, just before the callback.
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'puback' && packet.reasonCode === NO_MATCHING_SUBSCRIBERS && packet.messageId !== undefined)
+        this.noSubscribers.add(packet.messageId);
     });
     client.on('reconnect', () => this.logger.log(`reconnecting to ${redactUrl(options.url)}`));
     client.on('close', () => {
@@ -145,6 +155,7 @@ export class MqttConnection {
       // rotated password) is retried with backoff instead of leaving the process offline for good.
       reconnectOnConnackError: true,
       customHandleAcks: options.customHandleAcks,
+      ...(options.will && { will: options.will }),
       ...(options.ca && { ca: options.ca }),
     });
     const { handleMessage } = options;
@@ -204,6 +215,26 @@ export class MqttConnection {
   }
 
   /**
+   * Publishes and resolves with the PUBACK's reason code: 0 (success; always for MQTT 3.1.1 and
+   * QoS 0), or 0x10 `NO_MATCHING_SUBSCRIBERS`: an MQTT 5 broker accepted the message but nobody
+   * was subscribed to its topic, so it was dropped (Mosquitto 2.0 does this right after a restart,
+   * until shared subscriptions are made again). Rejects on a reason code >= 0x80.
+   */
+  async publishForReason(
+    topic: string,
+    payload: string | Buffer,
+    options: IClientPublishOptions = { qos: 1 },
+  ): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.client.publish(topic, payload, options, (err, packet) => {
+        if (err) return reject(err);
+        const id = packet?.messageId;
+        resolve(id !== undefined && this.noSubscribers.delete(id) ? NO_MATCHING_SUBSCRIBERS : 0);
+      }),
+    );
+  }
+
+  /**
    * Subscribes, and subscribes again after every reconnect (see the class). Rejects when the broker
    * refuses a filter (SUBACK 0x80 in MQTT 3.1.1, a reason code >= 0x80 in MQTT 5).
    */
@@ -236,6 +267,9 @@ export class MqttConnection {
     await this.client.endAsync();
   }
 }
+
+/** MQTT 5 PUBACK reason code 0x10: accepted, but no subscription matched (the message went nowhere). */
+export const NO_MATCHING_SUBSCRIBERS = 0x10;
 
 class RefusedSubscription extends Error {
   constructor(readonly filters: string[]) {
