@@ -1,5 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt';
-import { Plant, type SimulatedMachineInfo } from '../../../apps/simulator/src';
+import { MqttConnection } from '@continuum/messaging';
+import { Plant, StoreAndForwardPublisher, type SimulatedMachineInfo } from '../../../apps/simulator/src';
 
 /** One sample of a JSON telemetry message (a message holds one or an array of them). */
 interface Sample {
@@ -25,20 +25,25 @@ export interface PublisherOptions {
 /**
  * The fault suite's device side: the simulated plant (apps/simulator, no network loss, duplicates or
  * outages, so that every message it generates is published) published with QoS 1 at a steady pace
- * through one MQTT client, and a log of every reading whose message got a PUBACK. That log is what
- * the suite counts stored readings against. The client reconnects by itself (mqtt.js resends
- * unacknowledged QoS 1 messages after a reconnect), so the publisher rides out broker restarts.
+ * through one MQTT 5 client, with the simulator's store-and-forward (StoreAndForwardPublisher: a
+ * message acknowledged with PUBACK 0x10 "No matching subscribers" is re-sent until delivered), and
+ * a log of every reading whose message got a PUBACK saying it was delivered (reason code < 0x80,
+ * not 0x10). That log is what the suite counts stored readings against. The client reconnects by
+ * itself (mqtt.js resends unacknowledged QoS 1 messages after a reconnect), so the publisher rides
+ * out broker restarts.
  *
  * It can also clone one machine's stream under a new machine id with an offset on one sensor (a
  * machine that diverges from its twin at once), so that each fault gets an alert to raise.
  */
 export class LoggingPublisher {
   readonly plant: Plant;
-  private client!: MqttClient;
+  private connection!: MqttConnection;
+  /** Delivery counts (PUBACKs 0x10, re-sends, held...): `devices.stats`. */
+  devices!: StoreAndForwardPublisher;
   private timer: NodeJS.Timeout | undefined;
-  /** Readings acknowledged by the broker (readingKey), with the time of their PUBACK. */
+  /** Readings the broker acknowledged as delivered (readingKey), with the time of that PUBACK. */
   readonly acked = new Map<string, number>();
-  /** Messages sent / acknowledged / failed (publish rejected). */
+  /** Messages generated / acknowledged as delivered / failed (publish rejected). */
   sent = 0;
   ackedMessages = 0;
   failed = 0;
@@ -65,22 +70,26 @@ export class LoggingPublisher {
     });
   }
 
+  /** The MQTT version connected with: 5 (PUBACK reason codes, store-and-forward) or 4 (3.1.1). */
+  get protocolVersion(): 4 | 5 {
+    return this.connection.protocolVersion;
+  }
+
   get machines(): SimulatedMachineInfo[] {
     return this.plant.machines;
   }
 
   async start(): Promise<void> {
-    this.client = mqtt.connect(this.options.url, {
+    this.connection = await MqttConnection.open({
+      url: this.options.url,
       clientId: this.options.clientId,
-      clean: true,
-      reconnectPeriod: 250,
-      connectTimeout: 5000,
+      // MQTT 3.1.1 where the broker has no MQTT 5 (the embedded aedes of the disk-full test).
+      protocolVersions: [5, 4],
+      minReconnectMs: 250,
+      maxReconnectMs: 250,
+      connectTimeoutMs: 5000,
     });
-    await new Promise<void>((resolve, reject) => {
-      this.client.once('connect', () => resolve());
-      this.client.once('error', reject);
-    });
-    this.client.on('error', () => undefined); // reconnects by itself
+    this.devices = new StoreAndForwardPublisher(this.connection);
     const tick = this.options.tickMs ?? 200;
     this.timer = setInterval(() => this.step((tick / 1000) * this.options.speed), tick);
   }
@@ -118,22 +127,25 @@ export class LoggingPublisher {
       for (const sensor of Object.keys(sample.values)) keys.push(readingKey(machineId, sensor, ms));
     }
     this.sent++;
-    const p = this.client.publishAsync(topic, payload, { qos: 1 }).then(
-      () => {
-        this.ackedMessages++;
-        const now = Date.now();
-        for (const key of keys) this.acked.set(key, now);
-      },
-      () => void this.failed++,
-    );
+    const delivered = () => {
+      this.ackedMessages++;
+      const now = Date.now();
+      for (const key of keys) this.acked.set(key, now);
+    };
+    const p = this.devices.publish(machineId, topic, payload, 1, delivered).catch(() => void this.failed++);
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
   }
 
-  /** Stops generating; waits (up to `timeoutMs`) for the PUBACKs of what was sent. */
+  /** Stops generating; waits (up to `timeoutMs`) for the PUBACKs of what was sent and for held messages to be re-sent. */
   async stop(timeoutMs = 30_000): Promise<void> {
     clearInterval(this.timer);
-    await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => setTimeout(r, timeoutMs))]);
-    await this.client.endAsync(true);
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    await this.devices.flush(Math.max(0, deadline - Date.now()));
+    this.devices.close();
+    await this.connection.client.endAsync(true);
   }
 }
