@@ -38,7 +38,7 @@ interface AppSpec {
 const APPS: Record<AppName, AppSpec> = {
   api: { main: 'dist/apps/api/src/main.js', http: true, ready: /api started/ },
   ingestion: { main: 'dist/apps/ingestion/src/main.js', http: true, ready: /ingestion started/ },
-  twin: { main: 'dist/apps/twin/src/main.js', http: false, ready: /twin started/ },
+  twin: { main: 'dist/apps/twin/src/main.js', http: true, ready: /twin started/ },
   alerting: { main: 'dist/apps/alerting/src/main.js', http: true, ready: /alerting started/ },
   training: { main: 'dist/apps/training/src/main.js', http: false, ready: /training started/ },
   simulator: { main: 'dist/apps/simulator/src/cli.js', http: false, ready: /simulating \d+ machines/ },

@@ -90,6 +90,8 @@ export interface TwinConfig {
   instance: string;
   batchWindowMs: number;
   batchMaxMachines: number;
+  batchMaxRows: number;
+  stageTimeoutMs: number;
   solver: {
     method: 'dopri5' | 'tsit5' | 'bosh3';
     rtol: number;
@@ -116,6 +118,8 @@ export interface DatabaseCommon {
   logQueries: boolean;
   readings: { compressAfterDays: number; retentionDays: number };
   embeddedJobsIntervalMs: number;
+  /** External mode: longest a statement may run (ms; `statement_timeout`); 0 or unset: no limit. */
+  queryTimeoutMs?: number;
 }
 
 export type MqttConfig =
@@ -173,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logQueries: e.DATABASE_LOG_QUERIES,
     readings: { compressAfterDays: e.READINGS_COMPRESS_AFTER_DAYS, retentionDays: e.READINGS_RETENTION_DAYS },
     embeddedJobsIntervalMs: e.EMBEDDED_JOBS_INTERVAL_MS,
+    queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
   };
   const mqttCommon: MqttCommon = { username: e.MQTT_USERNAME, password: e.MQTT_PASSWORD, clientId: e.MQTT_CLIENT_ID };
   return {
@@ -268,6 +273,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         }-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       batchWindowMs: e.TWIN_BATCH_WINDOW_MS,
       batchMaxMachines: e.TWIN_BATCH_MAX_MACHINES,
+      batchMaxRows: e.TWIN_BATCH_MAX_ROWS,
+      stageTimeoutMs: e.TWIN_STAGE_TIMEOUT_MS,
       solver: {
         method: e.TWIN_SOLVER,
         rtol: e.TWIN_RTOL,

@@ -60,6 +60,8 @@ export const envSchema = z.object({
   DATABASE_MIGRATIONS_RUN: bool(true),
   /** Log every SQL statement (debugging). */
   DATABASE_LOG_QUERIES: bool(false),
+  /** PostgreSQL (external mode): longest a statement may run (ms; `statement_timeout`, migrations included); 0: no limit. */
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(120_000),
   /** Compress readings chunks older than this many days (TimescaleDB only). */
   READINGS_COMPRESS_AFTER_DAYS: z.coerce.number().int().min(1).default(7),
   /** Drop readings older than this many days; 0 keeps everything (TimescaleDB only). */
@@ -169,6 +171,10 @@ export const envSchema = z.object({
   TWIN_BATCH_WINDOW_MS: z.coerce.number().int().min(0).max(10_000).default(50),
   /** ...or until this many machines are waiting, whichever comes first. */
   TWIN_BATCH_MAX_MACHINES: z.coerce.number().int().min(1).max(100_000).default(4096),
+  /** Most readings rows (sensor values) one batch fetches; the rest (the newest) waits for the next batch. */
+  TWIN_BATCH_MAX_ROWS: z.coerce.number().int().min(100).default(20_000),
+  /** Longest one stage of a batch or of a lease hand-over (fetch, publish, store, checkpoint, restore) may take (ms) before it is abandoned and counted as an error. */
+  TWIN_STAGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   /** Adaptive solver of the latent ODE between readings (dopri5, tsit5 or bosh3). */
   TWIN_SOLVER: z.enum(['dopri5', 'tsit5', 'bosh3'], { message: 'expected dopri5, tsit5 or bosh3' }).default('dopri5'),
   /** Relative and absolute tolerances of the twin's solves (latent units). */

@@ -65,8 +65,23 @@ export function dataSourceOptions(config: DatabaseConfig, embedded: PGlite | nul
     synchronize: false,
     installExtensions: false,
     logging: config.logQueries ? 'all' : ['error', 'warn'],
-    ...(config.mode === 'external' ? { extra: { max: 10, connectionTimeoutMillis: 10_000 } } : {}),
+    ...(config.mode === 'external'
+      ? { extra: { max: 10, connectionTimeoutMillis: 10_000, ...queryTimeouts(config) } }
+      : {}),
   };
+}
+
+/**
+ * node-postgres options bounding every query: `statement_timeout` (the server cancels a statement that
+ * runs too long, releasing its locks; the connection stays usable) and TCP keep-alive (a connection
+ * whose peer vanished errors out eventually instead of waiting for ever). node-postgres's own
+ * `query_timeout` is not used: it rejects the query but leaves it running on the connection, which
+ * goes back to the pool and makes the next query on it wait behind the stuck one. A query over a
+ * stalled network is bounded by its caller (the twin's stage timeouts).
+ */
+function queryTimeouts(config: DatabaseConfig): { statement_timeout?: number; keepAlive: boolean } {
+  const ms = config.queryTimeoutMs ?? 0;
+  return ms > 0 ? { statement_timeout: ms, keepAlive: true } : { keepAlive: true };
 }
 
 async function detectCapabilities(

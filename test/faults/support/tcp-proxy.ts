@@ -8,10 +8,12 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * - `stall()`: open connections stay open but nothing is forwarded in either direction, and new
  *   connections are accepted but get no answer, until `restore()`, which forwards what waited: a
  *   network stall (packets delayed, no error seen by either side).
+ * - `blackhole()`: the connections open now go silent for ever (what either side sends is dropped, no
+ *   error, no close); new connections are forwarded as usual: a peer that vanished without a trace.
  */
 export class TcpProxy {
   private readonly server: Server;
-  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket; silent?: boolean }>();
   private mode: 'pass' | 'cut' | 'stall' = 'pass';
   private readonly held: (() => void)[] = [];
   port = 0;
@@ -38,7 +40,7 @@ export class TcpProxy {
     }
     this.connections++;
     const upstream = connect(this.targetPort, this.targetHost);
-    const pair = { client, upstream };
+    const pair: { client: Socket; upstream: Socket; silent?: boolean } = { client, upstream };
     this.pairs.add(pair);
     const close = () => {
       this.pairs.delete(pair);
@@ -51,6 +53,7 @@ export class TcpProxy {
     upstream.on('close', close);
     const forward = (from: Socket, to: Socket) =>
       from.on('data', (chunk: Buffer) => {
+        if (pair.silent) return;
         if (this.mode === 'stall') {
           from.pause();
           this.held.push(() => {
@@ -74,6 +77,11 @@ export class TcpProxy {
       upstream.destroy();
     }
     this.pairs.clear();
+  }
+
+  /** Silences the open connections for ever (see the class); new ones pass. */
+  blackhole(): void {
+    for (const pair of this.pairs) pair.silent = true;
   }
 
   /** Holds all traffic: connections stay open, nothing moves. */

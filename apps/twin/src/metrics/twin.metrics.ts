@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export class TwinMetrics {
   readonly updates: Counter;
   readonly rejected: Counter<'reason'>;
+  readonly skipped: Counter<'reason'>;
   readonly outOfOrder: Counter;
   readonly batchMachines: Histogram;
   readonly batchSeconds: Histogram;
@@ -28,6 +29,12 @@ export class TwinMetrics {
     this.rejected = new Counter({
       name: 'twin_rejected_total',
       help: 'Readings (or sensors of readings) the twin did not use, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.skipped = new Counter({
+      name: 'twin_skipped_total',
+      help: 'Announced readings rows not fetched: their machine is unknown or its asset type has no model, by reason',
       labelNames: ['reason'],
       registers,
     });

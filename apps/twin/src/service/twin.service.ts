@@ -11,6 +11,7 @@ import { ModelRegistry } from '../models/model-registry';
 import { PartitionManager } from '../partitions/partition-manager';
 import { partitionOf } from '../partitions/partitions';
 import { TwinRepository, type ReadingSpan } from '../storage/twin.repository';
+import { within } from './deadline';
 import { TwinPublisher } from './twin-publisher';
 
 export const TWIN_CONFIG = Symbol('TWIN_CONFIG');
@@ -80,9 +81,11 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
         partitions: config.partitions,
         ttlMs: config.leaseTtlMs,
         renewMs: config.leaseRenewMs,
+        handoverTimeoutMs: config.stageTimeoutMs,
       },
       { acquired: (p) => this.restorePartitions(p), releasing: (p) => this.releasePartitions(p) },
       (err) => this.fail('leases', err),
+      (message) => this.logger.error(`leases: ${message}`),
     );
   }
 
@@ -127,15 +130,36 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
         prev.from = Math.min(prev.from, m.from);
         prev.to = Math.max(prev.to, m.to);
         prev.receivedAtMs = Math.min(prev.receivedAtMs, event.committedAt);
+        prev.count = (prev.count ?? 0) + m.count;
       } else
         this.pending.set(m.machineId, {
           machineId: m.machineId,
           from: m.from,
           to: m.to,
           receivedAtMs: event.committedAt,
+          count: m.count,
         });
     }
     this.schedule();
+  }
+
+  /** A span's remainder left by a capped fetch: back into the pending batch, merged with newer ones. */
+  private requeue(span: ReadingSpan): void {
+    const prev = this.pending.get(span.machineId);
+    if (prev) {
+      prev.from = Math.min(prev.from, span.from);
+      prev.to = Math.max(prev.to, span.to);
+      prev.receivedAtMs = Math.min(prev.receivedAtMs, span.receivedAtMs);
+    } else this.pending.set(span.machineId, { ...span });
+  }
+
+  private ownsMachine(machineId: string): boolean {
+    return this.partitions.owns(partitionOf(machineId, this.config.partitions));
+  }
+
+  /** Bounds one stage of a batch or hand-over (TWIN_STAGE_TIMEOUT_MS): nothing in the loop waits for ever. */
+  private stage<T>(promise: Promise<T>, what: string): Promise<T> {
+    return within(promise, this.config.stageTimeoutMs, what);
   }
 
   private schedule(): void {
@@ -171,18 +195,60 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     return run;
   }
 
-  private async processSpans(spans: ReadingSpan[]): Promise<void> {
+  /**
+   * One batch: machines of partitions still held, and with a model, get their readings fetched (at
+   * most TWIN_BATCH_MAX_ROWS rows, oldest first; the remainder goes back to the pending batch) and
+   * applied. Every await is bounded by TWIN_STAGE_TIMEOUT_MS.
+   */
+  private async processSpans(all: ReadingSpan[]): Promise<void> {
     const start = performance.now();
+    await this.loadMachines(all.map((s) => s.machineId));
+    const spans = this.withModels(all.filter((s) => this.ownsMachine(s.machineId)));
     let readings: TwinReading[];
     try {
-      readings = await this.repo.readings(spans);
+      const fetched = await this.stage(this.repo.readings(spans, this.config.batchMaxRows), 'fetch');
+      readings = fetched.readings;
+      for (const s of fetched.rest) this.requeue(s);
+      if (fetched.rest.length > 0)
+        this.logger.debug(
+          `fetch capped at ${this.config.batchMaxRows} rows: ${fetched.rest.length} machines continue next batch`,
+        );
     } catch (err) {
       this.fail('fetch', err as Error);
       return;
     }
-    await this.loadMachines(readings.map((r) => r.machineId));
-    await this.apply(readings);
+    // A partition lost while fetching (lease expired or handed over) is another instance's now.
+    await this.apply(readings.filter((r) => this.ownsMachine(r.machineId)));
     this.metrics.batchSeconds.observe((performance.now() - start) / 1000);
+  }
+
+  /**
+   * The spans worth fetching: those of machines the twin knows and has a model for. The others are
+   * counted (`twin_skipped_total{reason}`, in announced readings rows) and logged, not fetched.
+   */
+  private withModels(spans: ReadingSpan[]): ReadingSpan[] {
+    const kept: ReadingSpan[] = [];
+    const skipped: Partial<Record<'unknown-machine' | 'no-model', { machines: number; rows: number }>> = {};
+    for (const s of spans) {
+      const machine = this.machineCache.get(s.machineId);
+      const reason = !machine ? 'unknown-machine' : !this.registry.modelFor(machine.assetType) ? 'no-model' : undefined;
+      if (!reason) {
+        kept.push(s);
+        continue;
+      }
+      const n = (skipped[reason] ??= { machines: 0, rows: 0 });
+      n.machines++;
+      n.rows += s.count ?? 0;
+    }
+    const entries = Object.entries(skipped);
+    for (const [reason, n] of entries) this.metrics.skipped.inc({ reason }, n.rows);
+    if (entries.length > 0)
+      this.logger.warn(
+        `batch of ${spans.length} machines: ${spans.length - kept.length} skipped before fetching (${entries
+          .map(([r, n]) => `${r} ${n.machines} machines, ${n.rows} rows`)
+          .join('; ')})`,
+      );
+    return kept;
   }
 
   /** Applies readings (already fetched) and publishes, stores and records the updates. */
@@ -204,7 +270,9 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     }
     this.forecastDue(updates);
     try {
-      await this.publisher.publish(updates);
+      // Bounded: a QoS 1 publish settles on the broker's PUBACK, which may never come (a backed-up or
+      // dead socket); the messages stay with the MQTT client, the batch goes on.
+      await this.stage(this.publisher.publish(updates), 'publish');
     } catch (err) {
       this.fail('publish', err as Error);
     }
@@ -276,7 +344,7 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
       });
     }
     try {
-      for (const c of chunks(rows)) await this.repo.savePredictions(c);
+      for (const c of chunks(rows)) await this.stage(this.repo.savePredictions(c), 'storing predictions');
     } catch (err) {
       this.fail('store', err as Error);
     }
@@ -290,7 +358,8 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     );
     if (missing.length === 0) return;
     try {
-      for (const c of chunks(missing)) for (const m of await this.repo.machines(c)) this.machineCache.set(m.id, m);
+      for (const c of chunks(missing))
+        for (const m of await this.stage(this.repo.machines(c), 'loading machines')) this.machineCache.set(m.id, m);
       for (const id of missing)
         if (!this.machineCache.has(id)) this.unknownMachines.set(id, now + UNKNOWN_MACHINE_TTL_MS);
     } catch (err) {
@@ -306,20 +375,23 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     const snaps = this.processor.snapshot(which).filter((s) => Number.isFinite(s.state.timeMs));
     try {
       for (const c of chunks(snaps))
-        await this.repo.saveCheckpoints(
-          c.map(({ state, model }) => ({
-            machineId: state.machineId,
-            modelId: model.id,
-            time: new Date(state.timeMs),
-            state: {
-              h: Array.from(state.h),
-              latentVar: Array.from(state.latentVar),
-              assetType: model.assetType,
-              modelVersion: model.version,
-            },
-            stepSize: state.stepUnits,
-            updates: state.updates,
-          })),
+        await this.stage(
+          this.repo.saveCheckpoints(
+            c.map(({ state, model }) => ({
+              machineId: state.machineId,
+              modelId: model.id,
+              time: new Date(state.timeMs),
+              state: {
+                h: Array.from(state.h),
+                latentVar: Array.from(state.latentVar),
+                assetType: model.assetType,
+                modelVersion: model.version,
+              },
+              stepSize: state.stepUnits,
+              updates: state.updates,
+            })),
+          ),
+          'checkpoint',
         );
       this.metrics.checkpoints.inc(snaps.length);
       return snaps.length;
@@ -330,15 +402,19 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * Restores the checkpoints of newly held partitions. It does not wait for the batch in progress
+   * (lease rounds never wait on batches): batches take only machines of partitions held, and these
+   * are held only once this returns.
+   */
   private async restorePartitions(partitions: number[]): Promise<void> {
-    await this.working;
     const set = new Set(partitions);
-    const ids = (await this.repo.checkpointedMachines()).filter((id) =>
+    const ids = (await this.stage(this.repo.checkpointedMachines(), 'listing checkpoints')).filter((id) =>
       set.has(partitionOf(id, this.config.partitions)),
     );
     let restored = 0;
     for (const c of chunks(ids)) {
-      const rows = await this.repo.loadCheckpoints(c);
+      const rows = await this.stage(this.repo.loadCheckpoints(c), 'loading checkpoints');
       restored += this.processor.restore(
         rows.map((r) => ({
           assetType: String(r.state.assetType),
@@ -362,10 +438,14 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
+  /**
+   * Checkpoints and drops the twins of partitions no longer held (the manager has already stopped
+   * owning them, so the batch in progress applies nothing more to them). It does not wait for that
+   * batch: a lease round never waits on batches.
+   */
   private async releasePartitions(partitions: number[]): Promise<void> {
     const set = new Set(partitions);
     const inPartitions = (id: string) => set.has(partitionOf(id, this.config.partitions));
-    await this.working;
     for (const id of [...this.pending.keys()]) if (inPartitions(id)) this.pending.delete(id);
     const ids: string[] = [];
     for (const bank of this.processor.allBanks().values()) ids.push(...bank.machines().filter(inPartitions));

@@ -16,6 +16,8 @@ export interface ReadingSpan {
   from: number;
   to: number;
   receivedAtMs: number;
+  /** Readings rows (sensor values) announced for it, when known. */
+  count?: number;
 }
 
 /** The twin's I/O: readings, machines, models, checkpoints, predictions and leases. */
@@ -32,40 +34,74 @@ export class TwinRepository {
   }
 
   /**
-   * The readings of many machines' spans in one query, one {@link TwinReading} per machine and time
-   * (the narrow rows of one time gathered), oldest first per machine.
+   * The readings of many machines' spans, one {@link TwinReading} per machine and time (the narrow
+   * rows of one time gathered), oldest first per machine — at most about `maxRows` rows in one query.
+   * Rows come oldest first across all the spans; when there are more than `maxRows`, the fetch stops
+   * at the time of the first row beyond the cap (t): rows before t are returned, and `rest` holds each
+   * span's remainder from t on for a later fetch, so no reading is skipped and no reading is cut in
+   * half. If the cap is reached by rows of that one time alone, that whole time is fetched (in a
+   * second query) and `rest` starts just after it.
    */
-  async readings(spans: readonly ReadingSpan[]): Promise<TwinReading[]> {
-    if (spans.length === 0) return [];
-    const rows: { machine_id: string; t: string | number; sensor: string; value: number }[] =
-      await this.db.dataSource.query(
-        `SELECT r.machine_id, (extract(epoch FROM r.time) * 1000)::float8 AS t, r.sensor, r.value
-         FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS q(machine_id, t_from, t_to)
-         JOIN readings r ON r.machine_id = q.machine_id AND r.time >= q.t_from AND r.time <= q.t_to
-         ORDER BY r.machine_id, r.time`,
-        [
-          spans.map((s) => s.machineId),
-          spans.map((s) => new Date(s.from).toISOString()),
-          spans.map((s) => new Date(s.to).toISOString()),
-        ],
-      );
+  async readings(
+    spans: readonly ReadingSpan[],
+    maxRows = Number.MAX_SAFE_INTEGER,
+  ): Promise<{ readings: TwinReading[]; rest: ReadingSpan[] }> {
+    if (spans.length === 0) return { readings: [], rest: [] };
+    const limit = Math.max(1, Math.floor(maxRows));
+    let rows = await this.rows(spans, limit + 1);
+    let next: number | undefined;
+    if (rows.length > limit) {
+      // Times are whole milliseconds (floor: a sub-millisecond time is never left out of `rest`).
+      const cut = Math.floor(Number(rows[limit].t));
+      rows = rows.slice(0, limit).filter((r) => Number(r.t) < cut);
+      next = cut;
+      if (rows.length === 0) {
+        // The whole fetch is one time of many machines: take that time entirely, continue after it.
+        const at = spans.filter((s) => s.from <= cut && s.to >= cut).map((s) => ({ ...s, from: cut, to: cut }));
+        rows = await this.rows(at, Number.MAX_SAFE_INTEGER);
+        next = cut + 1;
+      }
+    }
+    const rest: ReadingSpan[] = [];
+    if (next !== undefined) for (const s of spans) if (s.to >= next) rest.push({ ...s, from: Math.max(s.from, next) });
     const received = new Map(spans.map((s) => [s.machineId, s.receivedAtMs]));
-    const out: TwinReading[] = [];
-    let last: TwinReading | undefined;
+    const byMachine = new Map<string, TwinReading[]>();
     for (const r of rows) {
       const t = Math.round(Number(r.t));
-      if (!last || last.machineId !== r.machine_id || last.timeMs !== t) {
+      let list = byMachine.get(r.machine_id);
+      if (!list) byMachine.set(r.machine_id, (list = []));
+      let last = list[list.length - 1];
+      if (!last || last.timeMs !== t) {
         last = {
           machineId: r.machine_id,
           timeMs: t,
           values: {},
           receivedAtMs: received.get(r.machine_id) ?? Date.now(),
         };
-        out.push(last);
+        list.push(last);
       }
       last.values[r.sensor] = Number(r.value);
     }
-    return out;
+    return { readings: [...byMachine.values()].flat(), rest };
+  }
+
+  private rows(
+    spans: readonly ReadingSpan[],
+    limit: number,
+  ): Promise<{ machine_id: string; t: string | number; sensor: string; value: number }[]> {
+    if (spans.length === 0) return Promise.resolve([]);
+    return this.db.dataSource.query(
+      `SELECT r.machine_id, (extract(epoch FROM r.time) * 1000)::float8 AS t, r.sensor, r.value
+       FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS q(machine_id, t_from, t_to)
+       JOIN readings r ON r.machine_id = q.machine_id AND r.time >= q.t_from AND r.time <= q.t_to
+       ORDER BY r.time, r.machine_id
+       ${limit < Number.MAX_SAFE_INTEGER ? `LIMIT ${limit}` : ''}`,
+      [
+        spans.map((s) => s.machineId),
+        spans.map((s) => new Date(s.from).toISOString()),
+        spans.map((s) => new Date(s.to).toISOString()),
+      ],
+    );
   }
 
   /** Machines by id, with their failure thresholds. */

@@ -11,11 +11,15 @@ import { waitFor } from '@continuum/runtime';
 
 export { waitFor };
 
-/** Collects published updates instead of sending them. */
+/** Collects published updates, and sends them on through `next` if given (else nowhere). */
 export class CollectingPublisher extends TwinPublisher {
   readonly updates: TwinUpdate[] = [];
+  constructor(private readonly next?: TwinPublisher) {
+    super();
+  }
   async publish(updates: readonly TwinUpdate[]): Promise<void> {
     this.updates.push(...updates);
+    if (this.next) await this.next.publish(updates);
   }
 }
 
@@ -29,7 +33,7 @@ export interface TwinHarness {
 
 export async function startTwin(
   db: Database,
-  options: { config?: Partial<TwinConfig>; models?: TwinModel[] } = {},
+  options: { config?: Partial<TwinConfig>; models?: TwinModel[]; publisher?: TwinPublisher } = {},
 ): Promise<TwinHarness> {
   const base = loadConfig({}).twin;
   const config: TwinConfig = {
@@ -41,7 +45,7 @@ export async function startTwin(
     ...options.config,
   };
   const registry = new Registry();
-  const publisher = new CollectingPublisher();
+  const publisher = new CollectingPublisher(options.publisher);
   const service = new TwinService(new TwinRepository(db), publisher, config, new TwinMetrics(registry));
   for (const m of options.models ?? []) service.registry.use(m);
   await service.onModuleInit();
