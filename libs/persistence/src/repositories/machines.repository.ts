@@ -92,12 +92,17 @@ export class MachinesRepository {
     manager: EntityManager = this.repo.manager,
   ): Promise<void> {
     if (seen.length === 0) return;
+    // Rows inserted in one order (by id: ORDER BY below; sorted here too) in every instance: two
+    // transactions registering the same new machines then lock their keys in the same order and
+    // wait for each other instead of deadlocking.
+    const rows = [...seen].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     await manager.query(
       // EXCLUDED.sensors is the inserted value, already [{"name": ...}]: compare by name.
       `INSERT INTO machines AS m (id, plant_id, asset_type, name, sensors)
        SELECT s.id, s.plant_id, s.asset_type, s.id,
               (SELECT coalesce(jsonb_agg(jsonb_build_object('name', n)), '[]') FROM jsonb_array_elements_text(s.sensors) n)
        FROM jsonb_to_recordset($1::jsonb) AS s(id text, plant_id text, asset_type text, sensors jsonb)
+       ORDER BY s.id
        ON CONFLICT (id) DO UPDATE SET
          sensors = m.sensors || (
            SELECT coalesce(jsonb_agg(e), '[]')
@@ -110,7 +115,7 @@ export class MachinesRepository {
            WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(m.sensors) x WHERE x->>'name' = e->>'name'))`,
       [
         JSON.stringify(
-          seen.map((s) => ({ id: s.id, plant_id: s.plantId, asset_type: s.assetType, sensors: s.sensors })),
+          rows.map((s) => ({ id: s.id, plant_id: s.plantId, asset_type: s.assetType, sensors: s.sensors })),
         ),
       ],
     );
