@@ -60,7 +60,7 @@ export const envSchema = z.object({
   DATABASE_MIGRATIONS_RUN: bool(true),
   /** Log every SQL statement (debugging). */
   DATABASE_LOG_QUERIES: bool(false),
-  /** PostgreSQL (external mode): longest a statement may run (ms; `statement_timeout`, migrations included); 0: no limit. */
+  /** PostgreSQL (external mode): longest a statement may run (ms; `statement_timeout`; migrations run without it); 0: no limit. */
   DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(120_000),
   /** Compress readings chunks older than this many days (TimescaleDB only). */
   READINGS_COMPRESS_AFTER_DAYS: z.coerce.number().int().min(1).default(7),

@@ -11,7 +11,8 @@ async function main(command: string | undefined): Promise<void> {
     throw new Error(`usage: migrations <run|revert|show> (got ${command ?? 'nothing'})`);
   }
   const config = loadConfig();
-  const db = await Database.open({ ...config.database, migrationsRun: false });
+  // No statement timeout here: migrations may take longer than DATABASE_QUERY_TIMEOUT_MS allows a query.
+  const db = await Database.open({ ...config.database, migrationsRun: false, queryTimeoutMs: 0 });
   try {
     const ds = db.dataSource;
     if (command === 'run') {

@@ -31,7 +31,7 @@ export class Database {
     const dataSource = new DataSource(dataSourceOptions(config, embedded));
     try {
       await dataSource.initialize();
-      if (config.migrationsRun) await dataSource.runMigrations({ transaction: 'each' });
+      if (config.migrationsRun) await migrate(config, dataSource);
       const capabilities = await detectCapabilities(dataSource, config.mode);
       return new Database(dataSource, capabilities, embedded);
     } catch (err) {
@@ -51,6 +51,26 @@ export class Database {
   async close(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     if (this.embedded && !this.embedded.closed) await this.embedded.close();
+  }
+}
+
+/**
+ * Runs the pending migrations. On PostgreSQL they run on a connection of their own without
+ * DATABASE_QUERY_TIMEOUT_MS: a schema change on a large table (an index, a hypertable conversion)
+ * may rightly take longer than any query of the running services should, and a cancelled migration
+ * would stop the service from starting.
+ */
+export async function migrate(config: DatabaseConfig, dataSource: DataSource): Promise<void> {
+  if (config.mode !== 'external' || !((config.queryTimeoutMs ?? 0) > 0)) {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const unbounded = new DataSource(dataSourceOptions({ ...config, queryTimeoutMs: 0 }, null));
+  await unbounded.initialize();
+  try {
+    await unbounded.runMigrations({ transaction: 'each' });
+  } finally {
+    await unbounded.destroy();
   }
 }
 
