@@ -41,6 +41,9 @@ function randn(): number {
  * twin_predictions, checkpoints states to twin_states, and follows model activations and partition
  * leases. Batches never overlap; a failure in one stage is logged and counted and the service carries on.
  */
+/** Warnings about machines skipped before fetching (no model, unknown) come at most this often. */
+const SKIPPED_LOG_INTERVAL_MS = 60_000;
+
 @Injectable()
 export class TwinService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Twin');
@@ -241,14 +244,32 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
       n.rows += s.count ?? 0;
     }
     const entries = Object.entries(skipped);
-    for (const [reason, n] of entries) this.metrics.skipped.inc({ reason }, n.rows);
-    if (entries.length > 0)
-      this.logger.warn(
-        `batch of ${spans.length} machines: ${spans.length - kept.length} skipped before fetching (${entries
-          .map(([r, n]) => `${r} ${n.machines} machines, ${n.rows} rows`)
-          .join('; ')})`,
-      );
+    for (const [reason, n] of entries) {
+      this.metrics.skipped.inc({ reason }, n.rows);
+      const total = (this.skippedSinceLog[reason] ??= { batches: 0, machines: 0, rows: 0 });
+      total.batches++;
+      total.machines += n.machines;
+      total.rows += n.rows;
+    }
+    this.logSkipped();
     return kept;
+  }
+
+  /** Skips since the last line about them (a machine without a model is skipped in every batch). */
+  private skippedSinceLog: Record<string, { batches: number; machines: number; rows: number }> = {};
+  private skippedLoggedAt = -Infinity;
+
+  /** One warning a minute at most, summing the skips since the last one (the metric counts every row). */
+  private logSkipped(): void {
+    const entries = Object.entries(this.skippedSinceLog);
+    if (entries.length === 0 || Date.now() - this.skippedLoggedAt < SKIPPED_LOG_INTERVAL_MS) return;
+    this.logger.warn(
+      `skipped before fetching since the last report: ${entries
+        .map(([r, n]) => `${r}: ${n.machines} machine spans, ${n.rows} rows in ${n.batches} batches`)
+        .join('; ')} (twin_skipped_total counts them; next report in a minute at the earliest)`,
+    );
+    this.skippedSinceLog = {};
+    this.skippedLoggedAt = Date.now();
   }
 
   /** Applies readings (already fetched) and publishes, stores and records the updates. */
