@@ -2,30 +2,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initTensorBackend } from '@continuum/ode';
-import { Rng } from '../random';
-import { CMAPSS_COLUMNS, type Engine, fitNormalisation } from './data';
+import { fitNormalisation } from './data';
 import { disposeRulEnsemble, loadRulEnsemble, predictRulEnsemble, saveRulEnsemble } from './ensemble';
 import { predictRul, type RulPredictor, saveRul } from './pipeline';
 import { RulOdeRnn } from './rul-model';
+import { syntheticEngines } from './synthetic-engines';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'cpu', log: () => undefined });
 });
 
-/** Synthetic engines: every column a slow trend plus noise around a per-column level. */
-function engines(count: number, cycles: number, seed: number): Engine[] {
-  const rng = new Rng(seed);
-  const C = CMAPSS_COLUMNS.length;
-  return Array.from({ length: count }, (_, u) => ({
-    unit: u + 1,
-    cycles: Array.from({ length: cycles }, (_, i) => i + 1),
-    rows: Float64Array.from({ length: cycles * C }, (_, k) => 10 * (k % C) + 0.05 * Math.floor(k / C) + rng.normal()),
-  }));
-}
-
 describe('RUL ensembles', () => {
   const cap = 125;
-  const data = engines(4, 60, 11);
+  const data = syntheticEngines(4, 60, 11, 0.05);
   const norm = fitNormalisation(data, cap);
   const F = norm.features.length + 1;
   let dir: string;

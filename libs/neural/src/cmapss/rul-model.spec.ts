@@ -2,24 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { initTensorBackend } from '@continuum/ode';
 import { Rng } from '../random';
 import { packSeries } from '../sequences';
-import { CMAPSS_COLUMNS, type Engine, fitNormalisation } from './data';
+import { fitNormalisation } from './data';
 import { predictRul } from './pipeline';
 import { clipRul, RulOdeRnn } from './rul-model';
+import { syntheticEngines as engines } from './synthetic-engines';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'cpu', log: () => undefined });
 });
-
-/** Synthetic engines: every column noisy around a per-column level (so all sensors are kept). */
-function engines(count: number, cycles: number, seed: number): Engine[] {
-  const rng = new Rng(seed);
-  const C = CMAPSS_COLUMNS.length;
-  return Array.from({ length: count }, (_, u) => ({
-    unit: u + 1,
-    cycles: Array.from({ length: cycles }, (_, i) => i + 1),
-    rows: Float64Array.from({ length: cycles * C }, (_, k) => 10 * (k % C) + rng.normal()),
-  }));
-}
 
 describe('RulOdeRnn predictions', () => {
   const cap = 125;
