@@ -30,7 +30,12 @@ const ASSET_TYPE = 'electric-motor';
 const SPEED = 1200;
 /** Readings each motor should have before the job is created (about 1.5 simulated hours; windows of 8). */
 const MIN_READINGS_PER_MOTOR = 200;
-const EPOCHS = 4;
+const EPOCHS = 6;
+/**
+ * Batches per epoch: enough work that an epoch outlasts the 10 ms live-event window even on a quiet
+ * machine (4 epochs of 2 tiny batches once took under 10 ms in all, and their events merged into one).
+ */
+const BATCHES_PER_EPOCH = 24;
 
 describe('training on simulator data through the API (platform in one process, embedded defaults)', () => {
   let db: TestDatabase;
@@ -159,7 +164,12 @@ describe('training on simulator data through the API (platform in one process, e
       assetType: ASSET_TYPE,
       from: from.toISOString(),
       to: to.toISOString(),
-      hyperparameters: { ...TINY_HYPERPARAMETERS, epochs: EPOCHS, patience: EPOCHS },
+      hyperparameters: {
+        ...TINY_HYPERPARAMETERS,
+        epochs: EPOCHS,
+        patience: EPOCHS,
+        batchesPerEpoch: BATCHES_PER_EPOCH,
+      },
     });
     expect(created).toMatchObject({ status: 201, body: { status: 'queued', assetType: ASSET_TYPE } });
     const id = created.body.id as string;
