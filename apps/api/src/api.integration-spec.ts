@@ -47,6 +47,20 @@ describe.each(testDatabaseModes())('api contract (%s database)', (mode) => {
     expect(got.body.sensors).toEqual(pump.sensors);
     const patched = await call('PATCH', '/api/v1/machines/pump-1', ADMIN, { name: 'Pump one' });
     expect(patched).toMatchObject({ status: 200, body: { name: 'Pump one', plantId: 'plant-a' } });
+    // null is not "leave it": every machine column is NOT NULL, so null is a 400 (it was a 500), and
+    // nothing changes.
+    for (const field of ['metadata', 'plantId', 'sensors', 'name']) {
+      const res = await call('PATCH', '/api/v1/machines/pump-1', ADMIN, { [field]: null });
+      expect(res).toMatchObject({
+        status: 400,
+        body: { detail: `${field} may not be null (leave a field out to keep its value)` },
+      });
+    }
+    expect((await call('POST', '/api/v1/machines', ADMIN, { ...pump, id: 'nul', metadata: null })).status).toBe(400);
+    expect((await call('GET', '/api/v1/machines/pump-1', ADMIN)).body).toMatchObject({
+      name: 'Pump one',
+      plantId: 'plant-a',
+    });
     expect((await call('POST', '/api/v1/machines', ADMIN, { ...pump, id: 'tmp' })).status).toBe(201);
     expect((await call('DELETE', '/api/v1/machines/tmp', ADMIN)).status).toBe(204);
     expect((await call('GET', '/api/v1/machines/tmp', ADMIN)).status).toBe(404);

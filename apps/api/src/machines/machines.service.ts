@@ -1,4 +1,11 @@
-import { ConflictException, ForbiddenException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import { MachinesRepository, type MachineEntity } from '@continuum/persistence';
 import { canSeePlant, type Principal } from '../auth/principal';
 import type { Page } from '../common/pagination.dto';
@@ -57,12 +64,14 @@ export class MachinesService {
   }
 
   async register(principal: Principal, dto: RegisterMachineDto): Promise<MachineEntity> {
+    refuseNulls(dto);
     if (!canSeePlant(principal, dto.plantId)) this.forbidPlant(dto.plantId);
     if (!(await this.machines.insert(dto))) throw new ConflictException(`machine ${dto.id} is already registered`);
     return (await this.machines.findById(dto.id))!;
   }
 
   async update(principal: Principal, id: string, dto: UpdateMachineDto): Promise<MachineEntity> {
+    refuseNulls(dto);
     await this.get(principal, id);
     if (dto.plantId && !canSeePlant(principal, dto.plantId)) this.forbidPlant(dto.plantId);
     await this.machines.update(id, dto);
@@ -77,4 +86,17 @@ export class MachinesService {
   private forbidPlant(plantId: string): never {
     throw new ForbiddenException(`this API key has no access to plant ${plantId}`);
   }
+}
+
+/**
+ * Every machine column is NOT NULL, and the DTOs' optional fields let `null` through validation
+ * (`@IsOptional` skips null as it skips a missing field), which the database then refused with a 500.
+ * A field is left out to keep (or default) it; `null` is a 400.
+ */
+function refuseNulls(dto: object): void {
+  const nulls = Object.entries(dto)
+    .filter(([, v]) => v === null)
+    .map(([k]) => k);
+  if (nulls.length > 0)
+    throw new BadRequestException(`${nulls.join(', ')} may not be null (leave a field out to keep its value)`);
 }
