@@ -40,7 +40,7 @@ import { storedReadings, tally } from '../test/faults/support/ledger';
 import { LoggingPublisher } from '../test/faults/support/logging-publisher';
 import { PrivateMosquitto } from '../test/faults/support/mosquitto';
 import { PrivatePostgres } from '../test/faults/support/private-postgres';
-import { MiB, fit, floorSeries, fmt, slope } from './soak/stats';
+import { MiB, leastSquaresFit, floorSeries, fmt, slope } from './soak/stats';
 
 const root = join(__dirname, '..');
 const MODE: 'soak' | 'overload' = process.argv.includes('--overload') ? 'overload' : 'soak';
@@ -610,10 +610,10 @@ async function main(): Promise<void> {
       const loopMax = Math.max(...inRun.map((s) => s.procs[p.name].loopP99Ms ?? 0));
       const r = {
         rssSlope: slope(rss),
-        rssSe: fit(rss).se,
+        rssSe: leastSquaresFit(rss).se,
         heapSlope: slope(heapPts),
         heapFloorSlope: slope(floorSeries(heapPts, 0.5)),
-        heapFloorSe: fit(floorSeries(heapPts, 0.5)).se,
+        heapFloorSe: leastSquaresFit(floorSeries(heapPts, 0.5)).se,
         rssPeak,
         overloadPeak: overload
           ? Math.max(

@@ -2,11 +2,11 @@
 
 /** Least-squares slope of y over x (units of y per unit of x); NaN with fewer than 2 points. */
 export function slope(points: readonly (readonly [number, number])[]): number {
-  return fit(points).slope;
+  return leastSquaresFit(points).slope;
 }
 
 /** Least-squares slope and its standard error (NaN with fewer than 3 points). */
-export function fit(points: readonly (readonly [number, number])[]): { slope: number; se: number } {
+export function leastSquaresFit(points: readonly (readonly [number, number])[]): { slope: number; se: number } {
   const n = points.length;
   if (n < 2) return { slope: NaN, se: NaN };
   let sx = 0;

@@ -1,21 +1,21 @@
-import { fit, floorSeries, slope } from '../../scripts/soak/stats';
+import { leastSquaresFit, floorSeries, slope } from '../../scripts/soak/stats';
 
 /** The soak's memory-slope arithmetic (scripts/soak/stats.ts). */
 describe('soak statistics', () => {
   it('fits the slope of a line exactly, with zero standard error', () => {
     const pts = Array.from({ length: 20 }, (_, i) => [i * 0.5, 100 + 3 * i * 0.5] as const);
     expect(slope(pts)).toBeCloseTo(3, 12);
-    expect(fit(pts).se).toBeCloseTo(0, 12);
+    expect(leastSquaresFit(pts).se).toBeCloseTo(0, 12);
   });
 
   it('gives a standard error that grows with the noise and shrinks with the points', () => {
     // Deterministic alternating noise of amplitude a around a flat line.
     const noisy = (n: number, a: number) => Array.from({ length: n }, (_, i) => [i, 50 + (i % 2 ? a : -a)] as const);
-    const small = fit(noisy(60, 1));
-    const large = fit(noisy(60, 4));
+    const small = leastSquaresFit(noisy(60, 1));
+    const large = leastSquaresFit(noisy(60, 4));
     expect(Math.abs(small.slope)).toBeLessThan(0.01);
     expect(large.se).toBeCloseTo(4 * small.se, 6);
-    expect(fit(noisy(240, 1)).se).toBeLessThan(small.se / 4);
+    expect(leastSquaresFit(noisy(240, 1)).se).toBeLessThan(small.se / 4);
   });
 
   it('is NaN where a slope is undefined', () => {
@@ -27,7 +27,7 @@ describe('soak statistics', () => {
       ]),
     ).toBeNaN();
     expect(
-      fit([
+      leastSquaresFit([
         [0, 0],
         [1, 1],
       ]).se,
