@@ -3,7 +3,14 @@ import { Client } from 'pg';
 import { telemetryTopic } from '@continuum/contracts';
 import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
 import { IngestionRepository } from './storage/ingestion.repository';
-import { ingestionModes, startIngestion, unique, waitFor, type IngestionHarness } from './testing/ingestion-harness';
+import {
+  ingestionModes,
+  retainedHeap,
+  startIngestion,
+  unique,
+  waitFor,
+  type IngestionHarness,
+} from './testing/ingestion-harness';
 
 /** A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones, then come back. */
 class CuttableProxy {
@@ -116,7 +123,7 @@ describe.each(ingestionModes())('ingestion outage ($name)', ({ db, mqttUrl }) =>
 
     let maxQueued = 0;
     const sampler = setInterval(() => (maxQueued = Math.max(maxQueued, h.service.queued)), 5);
-    const heapBefore = process.memoryUsage().heapUsed;
+    const heapBefore = retainedHeap();
     const sent: Promise<void>[] = [];
     let expectedSum = 1;
     for (let i = 0; i < MESSAGES; i++) {
@@ -155,7 +162,11 @@ describe.each(ingestionModes())('ingestion outage ($name)', ({ db, mqttUrl }) =>
     expect(final.s).toBe(expectedSum);
     expect(maxQueued).toBeLessThanOrEqual(QUEUE_MAX + SENSORS);
     expect(h.service.degraded).toBeNull();
-    // Nothing held on to: the heap did not grow with the backlog (4000 messages stayed in the broker).
-    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
+    // Nothing held on to: the retained heap (after a full collection) did not grow with the backlog
+    // (4000 messages stayed in the broker). Measured 0.4-4.8 MiB in both modes; without the forced
+    // collection the raw heapUsed difference swung up to 70 MiB with the collector's timing.
+    const grown = retainedHeap() - heapBefore;
+    console.log(`retained heap grew ${(grown / 2 ** 20).toFixed(1)} MiB`);
+    expect(grown).toBeLessThan(16 * 1024 * 1024);
   }, 90_000);
 });
