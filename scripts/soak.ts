@@ -14,11 +14,14 @@
  *    has drained (at most OVERLOAD_RECOVERY_MAX_MINUTES, default 10) and 90 s more (the latency of
  *    its last minute is compared with the first 50% minute's).
  * 3. Every SOAK_SAMPLE_S (5) seconds: each process's RSS (/proc/<pid>/status) and V8 heap (a preloaded
- *    probe, scripts/soak/heap-probe.cjs), Mosquitto's RSS, readings acknowledged and committed, the
- *    backlog; a progress line every 30 s with the latency (commit time - publish time) of that window.
+ *    probe, scripts/soak/heap-probe.cjs, which also forces a full garbage collection every
+ *    SOAK_RETAINED_INTERVAL_MS, 30,000, and records the heap that survives it: the retained heap),
+ *    Mosquitto's RSS, readings acknowledged and committed, the backlog; a progress line every 30 s
+ *    with the latency (commit time - publish time) of that window.
  * 4. At the end: every acknowledged reading counted against the database (stored, lost); latency
- *    p50/p99 per minute; memory slope per process by least squares over the second half of the soak
- *    (RSS, and the heap's floor: the minimum of every 30 s); PASS/FAIL against the criteria printed.
+ *    p50/p99 per minute; per process the retained heap's slope by least squares over the second half
+ *    of the soak and the RSS high-water marks of both halves (the leak criteria), the RSS slope and
+ *    the heap floor (information); PASS/FAIL against the criteria printed.
  *
  * Load: SOAK_MACHINES (100) machines over SOAK_PUBLISHERS (2) worker threads (scripts/soak/load-worker.cjs),
  * SOAK_SAMPLES_PER_MESSAGE (5) samples of 2-10 sensors per message (30 readings on average: batching
@@ -40,7 +43,7 @@ import { storedReadings, tally } from '../test/faults/support/ledger';
 import { LoggingPublisher } from '../test/faults/support/logging-publisher';
 import { PrivateMosquitto } from '../test/faults/support/mosquitto';
 import { PrivatePostgres } from '../test/faults/support/private-postgres';
-import { MiB, leastSquaresFit, floorSeries, fmt, slope } from './soak/stats';
+import { MiB, RSS_MARGIN, distinctByTime, leastSquaresFit, floorSeries, fmt, rssHighWater, slope } from './soak/stats';
 
 const root = join(__dirname, '..');
 const MODE: 'soak' | 'overload' = process.argv.includes('--overload') ? 'overload' : 'soak';
@@ -58,8 +61,10 @@ const PUBLISHERS = env('SOAK_PUBLISHERS', 2);
 const MACHINES = env('SOAK_MACHINES', 100);
 const OVERLOAD_MINUTES = env('OVERLOAD_MINUTES', 3);
 const RECOVERY_MAX_MINUTES = env('OVERLOAD_RECOVERY_MAX_MINUTES', 10);
-/** Memory slope bound (MiB/min) over the second half of the soak; see docs/reliability.md. */
+/** Retained-heap slope bound (MiB/min) over the second half of the soak; see docs/reliability.md. */
 const SLOPE_BOUND = env('SOAK_SLOPE_BOUND_MIB_MIN', 1);
+/** How often the probe forces a full collection to measure the retained heap (ms; 0 = never). */
+const RETAINED_INTERVAL_MS = env('SOAK_RETAINED_INTERVAL_MS', 30_000);
 /** Samples per message (a JSON array); each sample has its machine's 2-10 sensors. */
 const SAMPLES_PER_MESSAGE = env('SOAK_SAMPLES_PER_MESSAGE', 5);
 /**
@@ -185,6 +190,10 @@ interface ProcSample {
   rss: number;
   heapUsed: number | null;
   loopP99Ms: number | null;
+  /** The probe's latest retained heap (heapUsed after a forced full GC), its time and its pause. */
+  retained: number | null;
+  retainedT: number | null;
+  gcMs: number | null;
 }
 interface Sample {
   t: number;
@@ -210,16 +219,42 @@ function rssOf(pid: number | undefined): number | null {
   }
 }
 
-function probeOf(dir: string, pid: number | undefined): { heapUsed: number; loopP99Ms: number } | null {
+interface ProbeReading {
+  heapUsed: number | null;
+  loopP99Ms: number | null;
+  retained: number | null;
+  retainedT: number | null;
+  gcMs: number | null;
+}
+
+/**
+ * The probe's latest lines: the last 2 s sample (heapUsed, loop delay) and the last retained-heap
+ * measurement (its own line, every SOAK_RETAINED_INTERVAL_MS), searched from the end of the file.
+ */
+function probeOf(dir: string, pid: number | undefined): ProbeReading | null {
   if (!pid) return null;
   const file = join(dir, `${pid}.jsonl`);
   if (!existsSync(file)) return null;
   const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-  try {
-    return JSON.parse(lines[lines.length - 1]) as { heapUsed: number; loopP99Ms: number };
-  } catch {
-    return null;
+  const r: ProbeReading = { heapUsed: null, loopP99Ms: null, retained: null, retainedT: null, gcMs: null };
+  for (let i = lines.length - 1; i >= 0 && (r.heapUsed === null || r.retained === null); i--) {
+    let line: { t?: number; heapUsed?: number; loopP99Ms?: number; retained?: number; gcMs?: number };
+    try {
+      line = JSON.parse(lines[i]) as typeof line;
+    } catch {
+      continue; // a line being written
+    }
+    if (r.heapUsed === null && line.heapUsed !== undefined) {
+      r.heapUsed = line.heapUsed;
+      r.loopP99Ms = line.loopP99Ms ?? null;
+    }
+    if (r.retained === null && line.retained !== undefined) {
+      r.retained = line.retained;
+      r.retainedT = line.t ?? null;
+      r.gcMs = line.gcMs ?? null;
+    }
   }
+  return r;
 }
 
 async function main(): Promise<void> {
@@ -286,6 +321,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'warn',
         NODE_OPTIONS: `--require ${join(__dirname, 'soak/heap-probe.cjs')}`,
         SOAK_PROBE_DIR: probeDir,
+        SOAK_RETAINED_INTERVAL_MS: String(RETAINED_INTERVAL_MS),
         TWIN_MODELS_DIR: join(root, 'models/default'),
       },
     });
@@ -341,7 +377,14 @@ async function main(): Promise<void> {
         const rss = rssOf(pid);
         if (rss === null) continue;
         const probe = p.node ? probeOf(probeDir, pid) : null;
-        ps[p.name] = { rss, heapUsed: probe?.heapUsed ?? null, loopP99Ms: probe?.loopP99Ms ?? null };
+        ps[p.name] = {
+          rss,
+          heapUsed: probe?.heapUsed ?? null,
+          loopP99Ms: probe?.loopP99Ms ?? null,
+          retained: probe?.retained ?? null,
+          retainedT: probe?.retainedT ?? null,
+          gcMs: probe?.gcMs ?? null,
+        };
       }
       const s: Sample = {
         t: Date.now(),
@@ -384,7 +427,10 @@ async function main(): Promise<void> {
     const procLine = (s: Sample | undefined) =>
       s
         ? Object.entries(s.procs)
-            .map(([name, p]) => `${name} ${fmt(p.rss / MiB)}${p.heapUsed !== null ? `/${fmt(p.heapUsed / MiB)}` : ''}`)
+            .map(
+              ([name, p]) =>
+                `${name} ${fmt(p.rss / MiB)}${p.heapUsed !== null ? `/${fmt(p.heapUsed / MiB)}/${fmt((p.retained ?? NaN) / MiB)}` : ''}`,
+            )
             .join(', ')
         : '';
     let lastProgress = Date.now();
@@ -402,7 +448,7 @@ async function main(): Promise<void> {
       say(
         `${phase}: target ${loadGen.rate === null ? 'max' : fmt(loadGen.rate)}/s, sent ${fmt(sentRate)}/s, acked ${fmt(pubRate)}/s, stored ${fmt(storedRate)}/s, ` +
           `backlog ${fmt(s?.backlog ?? 0)} | latency p50 ${fmt(lat?.p50 ?? NaN)} ms p99 ${fmt(lat?.p99 ?? NaN)} ms (${fmt(lat?.n ?? 0)} msgs) | ` +
-          `RSS/heap MiB: ${procLine(s)} | load ${load()}`,
+          `RSS/heap/retained MiB: ${procLine(s)} | load ${load()}`,
       );
       lastProgress = now;
       lastProgressAcked = ackedNow();
@@ -576,21 +622,39 @@ async function main(): Promise<void> {
     const main_ = MODE === 'soak' ? windows[0] : { from: windows[0].from, to: windows[windows.length - 1].to };
     const half = main_.from + (main_.to - main_.from) / 2;
     const overload = windows.find((w) => w.name.startsWith('overload'));
+    const minutes = (t: number) => (t - main_.from) / 60_000;
+    const halfMin = ((main_.to - half) / 60_000).toFixed(1);
     console.log(
       `\nmemory per process (MiB; slopes in MiB/min by least squares over the second half of the ${MODE === 'soak' ? 'soak' : 'run'}, ` +
-        `${((main_.to - half) / 60_000).toFixed(1)} min; heap floor = minimum of every 30 s):`,
+        `${halfMin} min, ± standard error):\n` +
+        `- retained: V8 heap after a full garbage collection the probe forces every ${fmt(RETAINED_INTERVAL_MS / 1000)} s (what the process keeps); ` +
+        `start/end of the ${MODE === 'soak' ? 'soak' : 'run'}, slope over its second half (criterion: < ${SLOPE_BOUND} MiB/min)\n` +
+        `- RSS peak 1st / 2nd half (limit): high-water marks; the second's limit is the first + max(${RSS_MARGIN.fraction * 100}%, ${RSS_MARGIN.minMiB} MiB) (criterion)\n` +
+        `- RSS slope, heap peak, heap floor slope (floor = minimum heapUsed of every 30 s): information only, they move with the collector's timing and RSS high-water marks\n` +
+        `- GC pause max: the longest of the probe's forced collections; loop delay p99 max: worst 2 s of event-loop delay (includes those pauses)`,
     );
     console.log(
-      '| process | RSS start | RSS end | RSS peak | RSS slope ± se | heap start | heap end | heap peak | heap slope | heap floor slope ± se | loop delay p99 max (ms) |',
+      '| process | retained start | retained end | retained slope ± se | RSS start | RSS end | RSS peak 1st / 2nd half (limit) | RSS slope ± se | heap peak | heap floor slope ± se | GC pause max (ms) | loop delay p99 max (ms) |',
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     const memory: Record<
       string,
       {
+        retainedStart: number;
+        retainedEnd: number;
+        retainedSlope: number;
+        retainedSe: number;
+        /** Retained-heap measurements in the second half (the slope's points). */
+        retainedPoints: number;
+        rssFirstPeak: number;
+        rssSecondPeak: number;
+        rssLimit: number;
+        rssBounded: boolean;
         rssSlope: number;
         rssSe: number;
         heapFloorSlope: number;
         heapFloorSe: number;
+        gcMaxMs: number;
         rssPeak: number;
         overloadPeak: number;
       }
@@ -599,21 +663,45 @@ async function main(): Promise<void> {
       const inRun = samples.filter((s) => s.t >= main_.from && s.t <= main_.to && s.procs[p.name]);
       if (inRun.length === 0) continue;
       const second = inRun.filter((s) => s.t >= half);
-      const rss = second.map((s) => [(s.t - main_.from) / 60_000, s.procs[p.name].rss / MiB] as const);
+      const rss = second.map((s) => [minutes(s.t), s.procs[p.name].rss / MiB] as const);
       const heapPts = second
         .filter((s) => s.procs[p.name].heapUsed !== null)
-        .map((s) => [(s.t - main_.from) / 60_000, s.procs[p.name].heapUsed! / MiB] as const);
+        .map((s) => [minutes(s.t), s.procs[p.name].heapUsed! / MiB] as const);
+      const retained = distinctByTime(
+        inRun
+          .map((s) => s.procs[p.name])
+          .filter((x) => x.retained !== null && x.retainedT !== null)
+          .filter((x) => x.retainedT! >= main_.from && x.retainedT! <= main_.to)
+          .map((x) => [x.retainedT!, x.retained! / MiB] as const),
+      ).map(([t, y]) => [minutes(t), y] as [number, number]);
+      const retainedSecond = retained.filter(([x]) => x >= minutes(half));
+      const retainedFit = leastSquaresFit(retainedSecond);
+      const highWater = rssHighWater(
+        inRun.map((s) => [minutes(s.t), s.procs[p.name].rss / MiB] as const),
+        minutes(half),
+      );
       const first = inRun[0].procs[p.name];
       const last = inRun[inRun.length - 1].procs[p.name];
       const rssPeak = Math.max(...inRun.map((s) => s.procs[p.name].rss)) / MiB;
       const heapPeak = Math.max(...inRun.map((s) => s.procs[p.name].heapUsed ?? 0)) / MiB;
       const loopMax = Math.max(...inRun.map((s) => s.procs[p.name].loopP99Ms ?? 0));
+      const rssFit = leastSquaresFit(rss);
+      const floorFit = leastSquaresFit(floorSeries(heapPts, 0.5));
       const r = {
-        rssSlope: slope(rss),
-        rssSe: leastSquaresFit(rss).se,
-        heapSlope: slope(heapPts),
-        heapFloorSlope: slope(floorSeries(heapPts, 0.5)),
-        heapFloorSe: leastSquaresFit(floorSeries(heapPts, 0.5)).se,
+        retainedStart: retained[0]?.[1] ?? NaN,
+        retainedEnd: retained[retained.length - 1]?.[1] ?? NaN,
+        retainedSlope: retainedFit.slope,
+        retainedSe: retainedFit.se,
+        retainedPoints: retainedSecond.length,
+        rssFirstPeak: highWater.firstPeak,
+        rssSecondPeak: highWater.secondPeak,
+        rssLimit: highWater.limit,
+        rssBounded: highWater.ok,
+        rssSlope: rssFit.slope,
+        rssSe: rssFit.se,
+        heapFloorSlope: floorFit.slope,
+        heapFloorSe: floorFit.se,
+        gcMaxMs: Math.max(...inRun.map((s) => s.procs[p.name].gcMs ?? -Infinity)),
         rssPeak,
         overloadPeak: overload
           ? Math.max(
@@ -624,11 +712,14 @@ async function main(): Promise<void> {
           : NaN,
       };
       memory[p.name] = r;
+      const rssCols =
+        `${fmt(first.rss / MiB)} | ${fmt(last.rss / MiB)} | ${fmt(r.rssFirstPeak)} / ${fmt(r.rssSecondPeak)} (${fmt(r.rssLimit)}) | ` +
+        `${fmt(r.rssSlope, 2)} ± ${fmt(r.rssSe, 2)}`;
       console.log(
-        `| ${p.name} | ${fmt(first.rss / MiB)} | ${fmt(last.rss / MiB)} | ${fmt(rssPeak)} | ${fmt(r.rssSlope, 2)} ± ${fmt(r.rssSe, 2)} | ` +
-          (p.node
-            ? `${fmt((first.heapUsed ?? NaN) / MiB)} | ${fmt((last.heapUsed ?? NaN) / MiB)} | ${fmt(heapPeak)} | ${fmt(r.heapSlope, 2)} | ${fmt(r.heapFloorSlope, 2)} ± ${fmt(r.heapFloorSe, 2)} | ${fmt(loopMax)} |`
-            : '— | — | — | — | — | — |'),
+        p.node
+          ? `| ${p.name} | ${fmt(r.retainedStart)} | ${fmt(r.retainedEnd)} | ${fmt(r.retainedSlope, 2)} ± ${fmt(r.retainedSe, 2)} | ${rssCols} | ` +
+              `${fmt(heapPeak)} | ${fmt(r.heapFloorSlope, 2)} ± ${fmt(r.heapFloorSe, 2)} | ${fmt(r.gcMaxMs)} | ${fmt(loopMax)} |`
+          : `| ${p.name} | — | — | — | ${rssCols} | — | — | — | — |`,
       );
     }
     const apiMs = samples.filter((s) => s.t >= main_.from && s.t <= main_.to).map((s) => s.apiHealthMs);
@@ -663,11 +754,16 @@ async function main(): Promise<void> {
     ]);
     const apps = Object.keys(memory).filter((n) => n !== 'mosquitto');
     if (MODE === 'soak') {
-      for (const n of apps)
+      // Leak: the retained heap grows, or RSS keeps setting new high-water marks (see docs/reliability.md).
+      for (const n of apps) {
+        const m = memory[n];
         checks.push([
-          `${n}: RSS slope ${fmt(memory[n].rssSlope, 2)} and heap floor slope ${fmt(memory[n].heapFloorSlope, 2)} MiB/min below ${SLOPE_BOUND}`,
-          memory[n].rssSlope < SLOPE_BOUND && memory[n].heapFloorSlope < SLOPE_BOUND,
+          `${n}: no leak (retained heap slope ${fmt(m.retainedSlope, 2)} ± ${fmt(m.retainedSe, 2)} MiB/min over ${m.retainedPoints} ` +
+            `measurements < ${SLOPE_BOUND}; RSS peak of the second half ${fmt(m.rssSecondPeak)} MiB <= ${fmt(m.rssLimit)}, ` +
+            `the first half's ${fmt(m.rssFirstPeak)} + max(${RSS_MARGIN.fraction * 100}%, ${RSS_MARGIN.minMiB} MiB))`,
+          m.retainedSlope < SLOPE_BOUND && m.rssBounded,
         ]);
+      }
       const soakMin = perMinute.filter((m) => m.minute >= 1 && m.minute < SOAK_MINUTES);
       const thirds = Math.max(1, Math.floor(soakMin.length / 3));
       const mean = (xs: typeof soakMin) => xs.reduce((a, m) => a + m.p99, 0) / Math.max(1, xs.length);
