@@ -1,6 +1,8 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { twinTopic } from '@continuum/contracts';
-import { EmbeddedBroker, MqttConnection } from '@continuum/messaging';
+import { ClientMqtt, type ClientProxy } from '@nestjs/microservices';
+import type { MqttClient } from 'mqtt';
+import { InternalEvent, twinTopic } from '@continuum/contracts';
+import { EmbeddedBroker, EventBus, eventTransportOptions, MqttConnection } from '@continuum/messaging';
 import { initTensorBackend } from '@continuum/ode';
 import {
   createTestDatabase,
@@ -14,7 +16,7 @@ import { TcpProxy } from '../../../test/faults/support/tcp-proxy';
 import type { TwinUpdate } from './engine/twin-processor';
 import { TwinHealthIndicator } from './health/twin-health.indicator';
 import { partitionOf } from './partitions/partitions';
-import { TwinPublisher } from './service/twin-publisher';
+import { MqttTwinPublisher, TwinPublisher } from './service/twin-publisher';
 import { TwinRepository } from './storage/twin.repository';
 import { randomTwinModel } from './testing/fixtures';
 import { startTwin, waitFor, type TwinHarness } from './testing/twin-harness';
@@ -22,7 +24,8 @@ import { startTwin, waitFor, type TwinHarness } from './testing/twin-harness';
 /**
  * The twin's loop stays alive (docs/twin.md, "Liveness"): a batch stage that never settles (a QoS 1
  * publish without PUBACK, a query over a connection gone silent) is abandoned after its bound, lease
- * rounds never wait on batches, /health reports a stale loop; and a batch fetches at most
+ * rounds never wait on batches, /health reports a stale loop; no batch is fetched while
+ * TWIN_PUBLISH_MAX_INFLIGHT updates await the broker; and a batch fetches at most
  * TWIN_BATCH_MAX_ROWS rows, leaving the rest for the next one.
  */
 const SENSORS = ['temperature', 'vibration', 'current'];
@@ -138,6 +141,114 @@ describe('twin liveness (embedded database)', () => {
       await b?.stop();
       await a.stop();
       await mqtt.client.endAsync(true);
+      await broker.close();
+    }
+  }, 60_000);
+
+  it('a broker that withholds PUBACKs holds at most TWIN_PUBLISH_MAX_INFLIGHT updates; batches wait, then lose nothing', async () => {
+    const window = 20;
+    // Held at the broker until `holding` ends: the twin topic and the TwinUpdated event (the twin's two publishes).
+    let holding = true;
+    const held: ((ok: boolean) => void)[] = [];
+    const broker = await EmbeddedBroker.start({
+      port: 0,
+      authorizePublish: (_c, _u, topic) =>
+        holding && (topic.endsWith('/twin') || topic === InternalEvent.TwinUpdated)
+          ? new Promise<boolean>((r) => held.push(r))
+          : true,
+    });
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    // What arrives, as a consumer sees it: twin messages and TwinUpdated events, by machine and time.
+    const sub = await MqttConnection.open({ url, clientId: 'twin-window-sub' });
+    const twinSeen: string[] = [];
+    const eventsSeen: string[] = [];
+    sub.client.on('message', (topic, payload) => {
+      const body = JSON.parse(payload.toString());
+      if (topic === InternalEvent.TwinUpdated) eventsSeen.push(`${body.data.machineId}@${body.data.ts}`);
+      else twinSeen.push(`${body.machineId}@${body.ts}`);
+    });
+    await sub.subscribe([twinTopic('plant-live', '+'), InternalEvent.TwinUpdated], 1);
+    // The twin's own two clients, as TwinModule builds them.
+    const mqtt = await MqttConnection.open({ url, clientId: 'twin-window' });
+    const busClient = new ClientMqtt(eventTransportOptions({ url, role: 'twin-test' }, 'events-out').options!);
+    await busClient.connect();
+    const busMqtt = (busClient as unknown as { mqttClient: MqttClient }).mqttClient;
+    // The most QoS 1 publishes awaiting PUBACK in either client (mqtt.js's outgoing store), at every send.
+    let mostPending = 0;
+    const sample = () => {
+      for (const c of [mqtt.client, busMqtt]) mostPending = Math.max(mostPending, Object.keys(c.outgoing).length);
+    };
+    mqtt.client.on('packetsend', sample);
+    busMqtt.on('packetsend', sample);
+
+    const ids = [...Array(30).keys()].map((k) => `win-${String(k).padStart(2, '0')}`);
+    await registerMachines(db, ids);
+    const times = [1, 2, 3, 4].map((k) => T0 + 200_000 + k * 1000);
+    const ttl = 3000;
+    const a = await startTwin(db, {
+      models: [model()],
+      publisher: new MqttTwinPublisher(mqtt, new EventBus(busClient as unknown as ClientProxy), window),
+      config: {
+        publishMaxInflight: window,
+        stageTimeoutMs: 1000,
+        batchWindowMs: 20,
+        leaseTtlMs: ttl,
+        leaseRenewMs: 250,
+        instance: 'live-window',
+      },
+    });
+    try {
+      await waitFor(() => (a.service.partitions.ownedPartitions.length > 0 ? true : undefined), 10_000, 'partitions');
+      // The first batch: 30 updates, of which the window lets 20 out; the other 10 wait in the publisher.
+      a.service.enqueue(await store(db, ids, [times[0]]));
+      await waitFor(() => (a.publisher.updates.length === ids.length ? true : undefined), 20_000, 'the first batch');
+      // Readings keep arriving while the broker acknowledges nothing; the first batch's publish times out.
+      for (const t of times.slice(1)) {
+        a.service.enqueue(await store(db, ids, [t]));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      await waitFor(
+        async () => ((await metricValue(a, 'twin_errors_total', 'publish')) >= 1 ? true : undefined),
+        10_000,
+        'the first batch abandoning its publish',
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      // No further batch was fetched: the later readings stay pending, in the database.
+      expect(a.publisher.updates.length).toBe(ids.length);
+      expect(a.publisher.backlog).toBe(ids.length);
+      expect((await a.metrics.getSingleMetric('twin_publish_backlog')?.get())?.values[0]?.value).toBe(ids.length);
+      expect(held.length).toBeGreaterThan(0);
+      expect(twinSeen).toEqual([]);
+      // The window filled, and no more was handed to the MQTT clients.
+      expect(mostPending).toBe(window);
+      // Lease rounds went on meanwhile.
+      expect(a.service.partitions.roundAgeMs()).toBeLessThan(ttl);
+
+      // The broker acknowledges again: the backlog drains and batching resumes by itself.
+      holding = false;
+      for (const r of held.splice(0)) r(true);
+      const expected = ids.flatMap((id) => times.map((t) => `${id}@${t}`)).sort();
+      await waitFor(
+        () =>
+          twinSeen.length >= expected.length && eventsSeen.length >= expected.length && a.publisher.backlog === 0
+            ? true
+            : undefined,
+        30_000,
+        'every reading applied and published',
+      );
+      // Every reading applied once and published once on each channel, none lost or repeated...
+      expect(a.publisher.updates.map((u) => `${u.machine.id}@${u.message.ts}`).sort()).toEqual(expected);
+      expect([...twinSeen].sort()).toEqual(expected);
+      expect([...eventsSeen].sort()).toEqual(expected);
+      // ...and neither client ever held more than the window unacknowledged, draining included.
+      expect(mostPending).toBeLessThanOrEqual(window);
+    } finally {
+      holding = false;
+      for (const r of held.splice(0)) r(true);
+      await a.stop();
+      await busClient.close();
+      await mqtt.client.endAsync(true);
+      await sub.client.endAsync(true);
       await broker.close();
     }
   }, 60_000);

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { EventBus, MqttConnection } from '@continuum/messaging';
 import type { Infrastructure } from '@continuum/runtime';
 import { TwinMetrics } from './metrics/twin.metrics';
 import { ForecastService } from './service/forecast.service';
@@ -22,7 +23,12 @@ export class TwinModule {
       providers: [
         { provide: TWIN_CONFIG, useValue: infra.config.twin },
         { provide: TwinMetrics, useFactory: () => new TwinMetrics(infra.metrics) },
-        { provide: TwinPublisher, useClass: MqttTwinPublisher },
+        {
+          provide: TwinPublisher,
+          useFactory: (mqtt: MqttConnection, bus: EventBus) =>
+            new MqttTwinPublisher(mqtt, bus, infra.config.twin.publishMaxInflight),
+          inject: [MqttConnection, EventBus],
+        },
         TwinRepository,
         TwinService,
         ForecastService,

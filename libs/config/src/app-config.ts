@@ -92,6 +92,8 @@ export interface TwinConfig {
   batchMaxMachines: number;
   batchMaxRows: number;
   stageTimeoutMs: number;
+  /** TWIN_PUBLISH_MAX_INFLIGHT: updates published and not yet acknowledged at most. */
+  publishMaxInflight: number;
   solver: {
     method: 'dopri5' | 'tsit5' | 'bosh3';
     rtol: number;
@@ -275,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       batchMaxMachines: e.TWIN_BATCH_MAX_MACHINES,
       batchMaxRows: e.TWIN_BATCH_MAX_ROWS,
       stageTimeoutMs: e.TWIN_STAGE_TIMEOUT_MS,
+      publishMaxInflight: e.TWIN_PUBLISH_MAX_INFLIGHT,
       solver: {
         method: e.TWIN_SOLVER,
         rtol: e.TWIN_RTOL,

@@ -175,6 +175,8 @@ export const envSchema = z.object({
   TWIN_BATCH_MAX_ROWS: z.coerce.number().int().min(100).default(20_000),
   /** Longest one stage of a batch or of a lease hand-over (fetch, publish, store, checkpoint, restore) may take (ms) before it is abandoned and counted as an error. */
   TWIN_STAGE_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Most twin updates being published at once (each an MQTT message and a TwinUpdated event, QoS 1, awaiting the broker's acknowledgement); no new batch is fetched while this many are pending. */
+  TWIN_PUBLISH_MAX_INFLIGHT: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Adaptive solver of the latent ODE between readings (dopri5, tsit5 or bosh3). */
   TWIN_SOLVER: z.enum(['dopri5', 'tsit5', 'bosh3'], { message: 'expected dopri5, tsit5 or bosh3' }).default('dopri5'),
   /** Relative and absolute tolerances of the twin's solves (latent units). */

@@ -18,6 +18,9 @@ export class TwinMetrics {
   readonly checkpoints: Counter;
   readonly forecasts: Counter;
   readonly errors: Counter<'stage'>;
+  readonly publishBacklog: Gauge;
+  /** Read by `twin_publish_backlog` when scraped (the service points it at its publisher). */
+  publishBacklogOf: () => number = () => 0;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -96,6 +99,15 @@ export class TwinMetrics {
       help: 'Failures of a stage (fetch, publish, store, checkpoint, leases, models); the service carries on',
       labelNames: ['stage'],
       registers,
+    });
+    const backlogOf = () => this.publishBacklogOf();
+    this.publishBacklog = new Gauge({
+      name: 'twin_publish_backlog',
+      help: 'Twin updates being published and not yet acknowledged by the broker, or waiting for room in TWIN_PUBLISH_MAX_INFLIGHT; no batch is fetched while it is at that window',
+      registers,
+      collect() {
+        this.set(backlogOf());
+      },
     });
   }
 }

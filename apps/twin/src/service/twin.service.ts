@@ -41,7 +41,7 @@ function randn(): number {
  * twin_predictions, checkpoints states to twin_states, and follows model activations and partition
  * leases. Batches never overlap; a failure in one stage is logged and counted and the service carries on.
  */
-/** Warnings about machines skipped before fetching (no model, unknown) come at most this often. */
+/** Warnings about machines skipped before fetching (no model, unknown) come at most this often; so do those about batches waiting on the publisher. */
 const SKIPPED_LOG_INTERVAL_MS = 60_000;
 
 @Injectable()
@@ -56,6 +56,8 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
   private windowTimer: NodeJS.Timeout | undefined;
   private working: Promise<void> = Promise.resolve();
   private busy = false;
+  /** Set while batches wait for the publisher's backlog to fall under its window (see {@link waitForPublisher}). */
+  private publisherWait: Promise<void> | undefined;
   private readonly dirty = new Set<string>();
   private readonly lastStored = new Map<string, number>();
   private readonly lastForecast = new Map<string, number>();
@@ -90,6 +92,7 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
       (err) => this.fail('leases', err),
       (message) => this.logger.error(`leases: ${message}`),
     );
+    metrics.publishBacklogOf = () => publisher.backlog;
   }
 
   async onModuleInit(): Promise<void> {
@@ -113,6 +116,11 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     clearTimeout(this.windowTimer);
     await this.working;
     if (this.pending.size > 0) await this.runBatch();
+    // The updates still queued in the publisher (beyond its window) are not yet with the MQTT clients,
+    // which deliver what they hold before closing: give them a bounded while to get there.
+    await this.stage(this.publisher.whenBacklogAtMost(0), 'publishing before shutdown').catch((err: Error) =>
+      this.fail('publish', err),
+    );
     await this.partitions.stop().catch((err: Error) => this.fail('leases', err));
     this.processor.dispose();
     this.registry.dispose();
@@ -166,7 +174,7 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private schedule(): void {
-    if (this.pending.size === 0 || this.busy) return;
+    if (this.pending.size === 0 || this.busy || this.publisherWait) return;
     if (this.pending.size >= this.config.batchMaxMachines) {
       clearTimeout(this.windowTimer);
       this.windowTimer = undefined;
@@ -179,10 +187,17 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Processes the pending machines now (one batch; batches never overlap). */
+  /**
+   * Processes the pending machines now (one batch; batches never overlap), unless the publisher's
+   * backlog is at its window: then the batch waits (see {@link waitForPublisher}), except on shutdown.
+   */
   runBatch(): Promise<void> {
     const run = this.working.then(async () => {
       if (this.pending.size === 0) return;
+      if (!this.stopping && this.publisher.backlog >= this.publisher.window) {
+        this.waitForPublisher();
+        return;
+      }
       this.busy = true;
       const spans = [...this.pending.values()].slice(0, this.config.batchMaxMachines);
       for (const s of spans) this.pending.delete(s.machineId);
@@ -197,6 +212,40 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     this.working = run.then(() => this.schedule());
     return run;
   }
+
+  /**
+   * Backpressure from the broker: with TWIN_PUBLISH_MAX_INFLIGHT updates unacknowledged (or queued in the
+   * publisher), no new batch is fetched. The announced spans stay pending (merged with newer ones; the
+   * readings are in the database), lease rounds go on (they never wait on batches), and batching resumes
+   * by itself once the backlog is under the window. Without this, a batch abandoned after the publish
+   * stage's timeout was followed by the next one's publishes, piling up in the MQTT client for ever
+   * under a broker slower than the readings (the soak's twin heap growth and 'drain' listener warning).
+   */
+  private waitForPublisher(): void {
+    if (this.publisherWait) return;
+    const since = Date.now();
+    const { window } = this.publisher;
+    this.publisherWait = this.publisher.whenBacklogAtMost(window - 1).then(() => {
+      this.publisherWait = undefined;
+      this.publisherWaits.waitedMs += Date.now() - since;
+      if (!this.stopping) this.schedule();
+    });
+    this.publisherWaits.times++;
+    if (Date.now() - this.publisherWaitLoggedAt < SKIPPED_LOG_INTERVAL_MS) return;
+    const { times, waitedMs } = this.publisherWaits;
+    this.logger.warn(
+      `batches wait for the broker: ${this.publisher.backlog} twin updates unacknowledged or queued (window ` +
+        `TWIN_PUBLISH_MAX_INFLIGHT ${window}); ${this.pending.size} machines' readings stay pending in the database. ` +
+        `${times} waits since the last report, ${Math.round(waitedMs)} ms waited in the finished ones ` +
+        `(twin_publish_backlog; next report in a minute at the earliest)`,
+    );
+    this.publisherWaits = { times: 0, waitedMs: 0 };
+    this.publisherWaitLoggedAt = Date.now();
+  }
+
+  /** Waits for the publisher since the last line about them. */
+  private publisherWaits = { times: 0, waitedMs: 0 };
+  private publisherWaitLoggedAt = -Infinity;
 
   /**
    * One batch: machines of partitions still held, and with a model, get their readings fetched (at
@@ -292,7 +341,8 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
     this.forecastDue(updates);
     try {
       // Bounded: a QoS 1 publish settles on the broker's PUBACK, which may never come (a backed-up or
-      // dead socket); the messages stay with the MQTT client, the batch goes on.
+      // dead socket); the messages stay with the publisher and the MQTT clients, the batch goes on, and
+      // the next one waits until the publisher's backlog is under its window (waitForPublisher).
       await this.stage(this.publisher.publish(updates), 'publish');
     } catch (err) {
       this.fail('publish', err as Error);

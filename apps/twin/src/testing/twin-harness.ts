@@ -11,7 +11,7 @@ import { waitFor } from '@continuum/runtime';
 
 export { waitFor };
 
-/** Collects published updates, and sends them on through `next` if given (else nowhere). */
+/** Collects published updates, and sends them on through `next` if given (else nowhere; its backlog is `next`'s). */
 export class CollectingPublisher extends TwinPublisher {
   readonly updates: TwinUpdate[] = [];
   constructor(private readonly next?: TwinPublisher) {
@@ -20,6 +20,15 @@ export class CollectingPublisher extends TwinPublisher {
   async publish(updates: readonly TwinUpdate[]): Promise<void> {
     this.updates.push(...updates);
     if (this.next) await this.next.publish(updates);
+  }
+  override get backlog(): number {
+    return this.next?.backlog ?? 0;
+  }
+  override get window(): number {
+    return this.next?.window ?? Infinity;
+  }
+  override whenBacklogAtMost(atMost: number): Promise<void> {
+    return this.next?.whenBacklogAtMost(atMost) ?? Promise.resolve();
   }
 }
 
