@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { type AppConfig } from './app-config';
 
@@ -16,6 +16,9 @@ export class ConfigModule {
       module: ConfigModule,
       imports: [
         LoggerModule.forRoot({
+          // Every route, in path-to-regexp 8's syntax (NestJS 11): nestjs-pino's default '*' made
+          // Nest warn "Unsupported route path: /api/v1/*" under the api's global prefix.
+          forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
           pinoHttp: {
             level: config.log.level,
             autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
