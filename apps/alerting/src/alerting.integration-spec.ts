@@ -25,17 +25,24 @@ async function receiver(status: number) {
   return { url, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-/** Twin updates of a machine, one a second ending now; `fault(i)` shifts sensor `vib` from update i on. */
+/**
+ * Reading time between twin updates: 2 minutes, so that a fault of 30 updates lasts an hour of the
+ * machine's time, well past the default rules' 30-minute hold (holdMinutes; the divergence statistic
+ * reaches the raise level about 5 updates into the fault).
+ */
+const STEP_MS = 120_000;
+
+/** Twin updates of a machine, one every STEP_MS ending now; sensor `vib` shifted by 5σ from update `shiftFrom` on. */
 function twinUpdates(plantId: string, machineId: string, n: number, seed: number, shiftFrom = Infinity): TwinMessage[] {
   const rng = new SeededRandom(seed);
-  const t0 = Date.now() - n * 1000;
+  const t0 = Date.now() - n * STEP_MS;
   return Array.from({ length: n }, (_, i) => {
     const residuals = { vib: rng.normal() + (i >= shiftFrom ? 5 : 0), temp: rng.normal(), flow: rng.normal() };
     const z = Object.values(residuals);
     return {
       plantId,
       machineId,
-      ts: t0 + i * 1000,
+      ts: t0 + i * STEP_MS,
       modelVersion: 'test',
       prediction: { vib: { mean: 2, std: 0.1 }, temp: { mean: 60, std: 1 }, flow: { mean: 100, std: 1 } },
       residuals,
@@ -88,10 +95,10 @@ describe.each(alertingModes())('alerting ($name)', ({ db, mqttUrl }) => {
     const mqtt = await h.subscriber([alertsTopic(plant), InternalEvent.AlertChanged]);
 
     const streams = [
-      twinUpdates(plant, faulty, 40, 1, 20),
-      ...healthy.map((m, i) => twinUpdates(plant, m, 40, 10 + i)),
+      twinUpdates(plant, faulty, 50, 1, 20),
+      ...healthy.map((m, i) => twinUpdates(plant, m, 50, 10 + i)),
     ];
-    for (let i = 0; i < 40; i++) for (const s of streams) await h.bus.emit(InternalEvent.TwinUpdated, s[i]);
+    for (let i = 0; i < 50; i++) for (const s of streams) await h.bus.emit(InternalEvent.TwinUpdated, s[i]);
 
     const [alert] = await waitFor(
       async () => {
@@ -162,7 +169,7 @@ describe.each(alertingModes())('alerting ($name)', ({ db, mqttUrl }) => {
     // Two days later (the time-aware statistic has drained over the gap): normal, then the fault
     // again. The retrigger merges into the acknowledged alert.
     const later = Date.now() + 48 * 3_600_000;
-    for (const u of twinUpdates(plant, machine, 40, 3, 20).map((u, i) => ({ ...u, ts: later + i * 1000 })))
+    for (const u of twinUpdates(plant, machine, 50, 3, 20).map((u, i) => ({ ...u, ts: later + i * STEP_MS })))
       await h.alerts.handleTwinUpdate(u);
     const merged = (await alertsOf(machine)).filter((r) => r.rule_id === 'default-divergence');
     expect(merged).toHaveLength(1);

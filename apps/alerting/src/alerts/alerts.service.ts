@@ -16,7 +16,7 @@ import {
   type AlertEntity,
   type AlertStatus,
 } from '@continuum/persistence';
-import { createDetector, type Detector, type DetectorOutput } from '../detectors/detectors';
+import { createDetector, detectorSpecKey, type Detector, type DetectorOutput } from '../detectors/detectors';
 import { AlertTracker, type LifecycleAction } from '../lifecycle/alert-tracker';
 import { AlertingMetrics } from '../metrics/alerting.metrics';
 import { AlertNotifier } from '../notifications/alert-notifier';
@@ -202,7 +202,9 @@ export class AlertsService implements OnModuleInit, OnApplicationShutdown {
   private watch(message: TwinMessage, rule: AlertRule): Watch {
     const k = key(message.machineId, rule.id);
     let watch = this.watches.get(k);
-    if (!watch || watch.rule.detector !== rule.detector || watch.rule.sensors?.join() !== rule.sensors?.join()) {
+    // An edited rule whose detector would behave differently (detector, params, sensors, levels)
+    // starts a fresh detector; the tracker (condition, unresolved alert) is kept.
+    if (!watch || detectorSpecKey(watch.rule) !== detectorSpecKey(rule)) {
       const tracker = watch?.tracker ?? new AlertTracker(rule);
       watch = {
         machineId: message.machineId,

@@ -4,6 +4,7 @@ import { DEFAULT_CUSUM, TimeAwareCusum } from './cusum';
 import {
   AnomalyScoreCusumDetector,
   ForecastDetector,
+  PersistenceFilter,
   ResidualCusumDetector,
   createDetector,
   probabilityRulWithin,
@@ -220,12 +221,67 @@ describe('forecast detector', () => {
   });
 
   it('is built from a rule', () => {
-    expect(createDetector({ detector: 'forecast', params: {}, sensors: null })).toBeInstanceOf(ForecastDetector);
-    expect(createDetector({ detector: 'anomaly-cusum', params: {}, sensors: null })).toBeInstanceOf(
+    const levels = { raiseAt: 12, clearAt: 3 };
+    expect(createDetector({ detector: 'forecast', params: {}, sensors: null, ...levels })).toBeInstanceOf(
+      ForecastDetector,
+    );
+    expect(createDetector({ detector: 'anomaly-cusum', params: {}, sensors: null, ...levels })).toBeInstanceOf(
       AnomalyScoreCusumDetector,
     );
-    expect(createDetector({ detector: 'residual-cusum', params: {}, sensors: null })).toBeInstanceOf(
+    expect(createDetector({ detector: 'residual-cusum', params: {}, sensors: null, ...levels })).toBeInstanceOf(
       ResidualCusumDetector,
     );
+    expect(
+      createDetector({ detector: 'residual-cusum', params: { holdMinutes: 30 }, sensors: null, ...levels }),
+    ).toBeInstanceOf(PersistenceFilter);
+  });
+});
+
+describe('persistence in reading time (holdMinutes)', () => {
+  const MIN = 60_000;
+  const rule = { detector: 'residual-cusum' as const, sensors: ['a'], raiseAt: 12, clearAt: 3 };
+
+  it("holds a value below the raise level until it has stayed up for the hold time, by the readings' clock", () => {
+    const detector = createDetector({ ...rule, params: { holdMinutes: 30, leakPerHour: 0 } });
+    const values: number[] = [];
+    // z = 4.5: the CUSUM grows by 4 a reading (k 0.5) and reaches 12 at the third, at minute 2.
+    for (let i = 0; i <= 40; i++) values.push(detector.update(message(i * MIN, { a: 4.5 }))!.value);
+    expect(values[1]).toBe(8);
+    expect(values.slice(2, 32).every((v) => v < 12 && v > 11.99)).toBe(true); // minutes 2-31: held
+    expect(values[32]).toBe(30); // minute 32: 30 minutes after it reached 12 (capped at 30)
+  });
+
+  it('a transient shorter than the hold raises nothing; an episode ends below the clear level', () => {
+    // The default divergence rule's allowance (k 2.5): z 6 adds 3.5 a reading, z 0 takes 2.5 away.
+    const detector = createDetector({ ...rule, params: { k: 2.5, holdMinutes: 30, leakPerHour: 0 } });
+    const values: number[] = [];
+    let t = 0;
+    const feed = (z: number, n: number) => {
+      for (let i = 0; i < n; i++) values.push(detector.update(message((t += MIN), { a: z }))!.value);
+    };
+    // Ten minutes of z 6 (the statistic reaches 12 at the 4th reading and the cap, 30, at the 9th),
+    // then back to normal: below the clear level 3 eleven readings later, 17 minutes after it reached
+    // 12. Then the same transient again: a new episode, held afresh.
+    feed(6, 10);
+    feed(0, 20);
+    feed(6, 10);
+    expect(Math.max(...values)).toBeLessThan(12);
+    expect(Math.max(...values)).toBeGreaterThan(11.99);
+    // The same again, but the fault stays: 30 minutes after the statistic reached 12, it passes.
+    feed(0, 20);
+    feed(6, 40);
+    const firstHeld = values.length - 40 + 3; // the 4th reading of the last run
+    expect(values.slice(firstHeld, firstHeld + 30).every((v) => v < 12)).toBe(true);
+    expect(values[firstHeld + 30]).toBe(30);
+  });
+
+  it('counts reading time, so that a replay at any speed decides the same', () => {
+    const run = () => {
+      const detector = createDetector({ ...rule, params: { holdMinutes: 30 } });
+      const rng = new SeededRandom(8100);
+      return Array.from({ length: 300 }, (_, i) => detector.update(message(i * MIN, { a: rng.normal() + 3 }))!.value);
+    };
+    expect(run()).toEqual(run());
+    expect(run().findIndex((v) => v >= 12)).toBeGreaterThanOrEqual(30);
   });
 });
