@@ -16,7 +16,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     sensors: null,
     // k = 2.5: the shipped default twin models are off by up to ~1.5 σ on some sensors of healthy
     // machines (test/pipeline.e2e-spec.ts); with k = 0.5 every healthy machine alerted within hours.
-    params: { k: 2.5, leakPerHour: 2, clip: 8, cap: 30 },
+    params: { k: 2.5, leakPerHour: 2, clip: 8, cap: 30, holdMinutes: 30 },
     raiseAt: 12,
     clearAt: 3,
     severity: 'major',
@@ -34,7 +34,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     assetType: null,
     detector: 'anomaly-cusum',
     sensors: null,
-    params: { baseline: 1, scale: 1, k: 1.5, leakPerHour: 2, clip: 6, cap: 30 },
+    params: { baseline: 1, scale: 1, k: 1.5, leakPerHour: 2, clip: 6, cap: 30, holdMinutes: 30 },
     raiseAt: 15,
     clearAt: 3,
     severity: 'minor',
