@@ -5,7 +5,14 @@ import { initTensorBackend } from '@continuum/ode';
 import type { TwinPredictionRow } from '@continuum/persistence';
 import * as tf from '@tensorflow/tfjs';
 import type { MachineForecast } from '@continuum/neural';
-import { TwinProcessor, type MachineInfo, type TwinReading, type TwinUpdate } from '../engine/twin-processor';
+import { mergeStats, sliceByMachine } from '../engine/slices';
+import {
+  TwinProcessor,
+  type MachineInfo,
+  type ProcessStats,
+  type TwinReading,
+  type TwinUpdate,
+} from '../engine/twin-processor';
 import { TwinMetrics } from '../metrics/twin.metrics';
 import { ModelRegistry } from '../models/model-registry';
 import { PartitionManager } from '../partitions/partition-manager';
@@ -19,6 +26,8 @@ export const TWIN_CONFIG = Symbol('TWIN_CONFIG');
 const CHUNK = 1000;
 const UNKNOWN_MACHINE_TTL_MS = 30_000;
 const FORECASTS_PER_BATCH = 1024;
+/** Readings of one machine per synchronous slice of a batch (see sliceByMachine). */
+const SLICE_READINGS_PER_MACHINE = 32;
 
 function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
@@ -323,7 +332,20 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
 
   /** Applies readings (already fetched) and publishes, stores and records the updates. */
   async apply(readings: readonly TwinReading[]): Promise<TwinUpdate[]> {
-    const { updates, stats } = this.processor.process(readings, (id) => this.machineCache.get(id));
+    // Slice by slice, with the event loop's turn in between (see sliceByMachine): a batch of thousands
+    // of readings per machine is thousands of rounds. A machine whose partition went away meanwhile
+    // (lease rounds run between slices) is left to its new owner.
+    const updates: TwinUpdate[] = [];
+    const parts: ProcessStats[] = [];
+    const slices = sliceByMachine(readings, SLICE_READINGS_PER_MACHINE);
+    for (const [i, slice] of slices.entries()) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const owned = i === 0 ? slice : slice.filter((r) => this.ownsMachine(r.machineId));
+      const done = this.processor.process(owned, (id) => this.machineCache.get(id));
+      for (const u of done.updates) updates.push(u);
+      parts.push(done.stats);
+    }
+    const stats = mergeStats(parts);
     for (const [reason, n] of Object.entries(stats.rejected)) this.metrics.rejected.inc({ reason }, n);
     const rejectedTotal = Object.values(stats.rejected).reduce((a, b) => a + b, 0);
     if (rejectedTotal > 0)
