@@ -65,9 +65,13 @@ export class PrivatePostgres {
     });
   }
 
-  /** Starts the server and waits until it accepts connections. */
+  /**
+   * Starts the server and waits until it accepts connections. `PG_EXTRA_OPTS` adds server options
+   * (e.g. `-c autovacuum=off`: how the soak found autovacuum behind its latency collapse, docs/reliability.md).
+   */
   async startServer(): Promise<void> {
-    const opts = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off -c max_connections=200`;
+    const extra = process.env.PG_EXTRA_OPTS ? ` ${process.env.PG_EXTRA_OPTS}` : '';
+    const opts = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off -c max_connections=200${extra}`;
     await this.run('pg_ctl', ['-D', this.dataDir, '-o', opts, '-l', join(this.dir, 'log'), '-w', '-t', '60', 'start']);
   }
 
