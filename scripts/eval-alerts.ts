@@ -207,19 +207,19 @@ class RuleScoring {
   }
 }
 
-const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
-
-/** Simulates the fleet and runs the twin; scores the rules as it goes (and records, with EVAL_TRACE). */
-async function live(
-  settings: Settings,
-  rules: readonly NamedRule[],
-): Promise<{
+/** A run, live or replayed, as the report needs it. */
+interface ScoredRun {
   machines: TraceMachine[];
   scoring: RuleScoring;
   truths: Truth[];
   baselines: Method[];
   stats: RunStats;
-}> {
+}
+
+const fmt = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+
+/** Simulates the fleet and runs the twin; scores the rules as it goes (and records, with EVAL_TRACE). */
+async function live(settings: Settings, rules: readonly NamedRule[]): Promise<ScoredRun> {
   const started = Date.now();
   const { machines: count, seed, days, failing, lifeDays, warmupS, forecastS, modelsDir, chunkS } = settings;
   await initTensorBackend({ backend: env('CONTINUUM_TF_BACKEND', 'wasm') });
@@ -346,17 +346,7 @@ async function live(
 }
 
 /** Scores the rules against a recording (EVAL_REPLAY). */
-async function replay(
-  file: string,
-  rules: readonly NamedRule[],
-): Promise<{
-  settings: Settings;
-  machines: TraceMachine[];
-  scoring: RuleScoring;
-  truths: Truth[];
-  baselines: Method[];
-  stats: RunStats;
-}> {
+async function replay(file: string, rules: readonly NamedRule[]): Promise<ScoredRun & { settings: Settings }> {
   let head: { settings: Settings; machines: TraceMachine[]; scoring: RuleScoring } | null = null;
   for await (const line of readTrace(file)) {
     if (line.kind === 'fleet') {
