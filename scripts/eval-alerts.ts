@@ -30,16 +30,14 @@
  * records what the scoring needs of a run (scripts/eval-alerts/trace.ts), EVAL_REPLAY=<file> scores the
  * rules against such a recording in seconds (the fleet settings are the recording's).
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TwinMessage } from '@continuum/contracts';
 import { initTensorBackend } from '@continuum/ode';
 import { disposeTwinModel, loadTwinModelFromDirectory } from '@continuum/neural';
-import type { AlertRule } from '../apps/alerting/src/rules/alert-rule';
-import { alertRuleInputSchema } from '../apps/alerting/src/rules/alert-rule.schema';
 import { DEFAULT_RULES } from '../apps/alerting/src/rules/default-rules';
 import { Rng } from '../apps/simulator/src/random/rng';
 import { buildFleet, ONSET_SIGMA } from './eval-alerts/fleet';
+import { readExtraRules, type NamedRule } from './eval-alerts/rules';
 import {
   median,
   RuleWatch,
@@ -104,41 +102,6 @@ interface Method {
   raises: Raises[];
 }
 
-interface NamedRule {
-  rule: AlertRule;
-  name: string;
-}
-
-/** EVAL_RULES: extra rules, each a default rule with fields replaced; checked as the api checks a rule. */
-function extraRules(file: string | undefined): NamedRule[] {
-  if (!file) return [];
-  let entries: unknown;
-  try {
-    entries = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`EVAL_RULES=${file}: ${(err as Error).message}`, { cause: err });
-  }
-  if (!Array.isArray(entries)) throw new Error(`EVAL_RULES=${file}: expected a JSON array of rules`);
-  return entries.map((entry: Record<string, unknown>, i) => {
-    const { name, base, ...fields } = entry ?? {};
-    const where = `EVAL_RULES=${file} [${i}]`;
-    const from = DEFAULT_RULES.find((r) => r.id === base);
-    if (typeof name !== 'string' || !from)
-      throw new Error(`${where}: needs "name" and "base" (one of ${DEFAULT_RULES.map((r) => r.id).join(', ')})`);
-    const { id: _id, ...baseFields } = from;
-    const merged = {
-      ...baseFields,
-      ...fields,
-      name,
-      params: { ...from.params, ...((fields.params as Record<string, number>) ?? {}) },
-    };
-    const checked = alertRuleInputSchema.safeParse(merged);
-    if (!checked.success)
-      throw new Error(`${where}: ${checked.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
-    return { rule: { ...checked.data, id: `eval-${i}` } as AlertRule, name: `rule: ${name}` };
-  });
-}
-
 function rulesToRun(): NamedRule[] {
   const shipped = DEFAULT_RULES.filter((r) => r.enabled).map((rule) => ({
     rule,
@@ -149,7 +112,8 @@ function rulesToRun(): NamedRule[] {
     rule: { ...divergence, id: `divergence-k${k}`, params: { ...divergence.params, k } },
     name: `alerting: default-divergence at k ${k}`,
   }));
-  return [...shipped, ...variants, ...extraRules(process.env.EVAL_RULES)];
+  const file = process.env.EVAL_RULES;
+  return [...shipped, ...variants, ...(file ? readExtraRules(file) : [])];
 }
 
 /** Per asset type and sensor: mean and standard deviation of the twin's z-scores on machines that did not fail. */
