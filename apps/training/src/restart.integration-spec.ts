@@ -1,5 +1,5 @@
 import { initTensorBackend } from '@continuum/ode';
-import { createTestDatabase, Database, TrainingJobsRepository, type TestDatabase } from '@continuum/persistence';
+import { openTestDatabase, TrainingJobsRepository, type Database, type OpenTestDatabase } from '@continuum/persistence';
 import { T0, TINY_HYPERPARAMETERS, seedSimulatedFleet, until } from './testing/fixtures';
 import { trainingHarness } from './testing/harness';
 
@@ -9,20 +9,19 @@ jest.setTimeout(85_000);
 const HP = { ...TINY_HYPERPARAMETERS, epochs: 4, batchesPerEpoch: 3 };
 
 describe('training service restarts', () => {
-  let tdb: TestDatabase;
+  let tdb: OpenTestDatabase;
   let db: Database;
   const range = { from: new Date(T0).toISOString(), to: new Date(T0 + 12 * 3_600_000).toISOString() };
 
   beforeAll(async () => {
     await initTensorBackend({ backend: 'cpu' });
-    tdb = await createTestDatabase('embedded');
-    db = await Database.open(tdb.config);
+    tdb = await openTestDatabase('embedded');
+    db = tdb.db;
     await seedSimulatedFleet(db, 'centrifugal-pump', 3, 3, 2);
   });
 
   afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
+    await tdb?.close();
   });
 
   it('a crashed service leaves the job resumable: the next one resumes it from its checkpoint', async () => {

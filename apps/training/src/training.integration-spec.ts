@@ -1,5 +1,5 @@
 import { initTensorBackend } from '@continuum/ode';
-import { createTestDatabase, Database, type TestDatabase } from '@continuum/persistence';
+import { openTestDatabase, type Database, type OpenTestDatabase } from '@continuum/persistence';
 import { ModelRegistry } from '../../twin/src/models/model-registry';
 import { TwinRepository } from '../../twin/src/storage/twin.repository';
 import { T0, TINY_HYPERPARAMETERS, seedSimulatedFleet, until } from './testing/fixtures';
@@ -10,20 +10,19 @@ jest.setTimeout(85_000);
 const TINY = TINY_HYPERPARAMETERS;
 
 describe('apps/training on the embedded database', () => {
-  let tdb: TestDatabase;
+  let tdb: OpenTestDatabase;
   let db: Database;
   const range = { from: new Date(T0).toISOString(), to: new Date(T0 + 12 * 3_600_000).toISOString() };
 
   beforeAll(async () => {
     await initTensorBackend({ backend: 'cpu' });
-    tdb = await createTestDatabase('embedded');
-    db = await Database.open(tdb.config);
+    tdb = await openTestDatabase('embedded');
+    db = tdb.db;
     await seedSimulatedFleet(db, 'electric-motor', 3, 3);
   });
 
   afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
+    await tdb?.close();
   });
 
   it('refuses bad job requests with a status and a message', async () => {

@@ -7,9 +7,11 @@ import { initTensorBackend } from '@continuum/ode';
 import {
   createTestDatabase,
   Database,
+  openTestDatabase,
   MachinesRepository,
   ReadingsRepository,
   testDatabaseModes,
+  type OpenTestDatabase,
   type TestDatabase,
 } from '@continuum/persistence';
 import { TcpProxy } from '../../../test/faults/support/tcp-proxy';
@@ -79,16 +81,15 @@ const metricValue = async (twin: TwinHarness, name: string, label: string) =>
     ?.value ?? 0;
 
 describe('twin liveness (embedded database)', () => {
-  let tdb: TestDatabase;
+  let tdb: OpenTestDatabase;
   let db: Database;
 
   beforeAll(async () => {
-    tdb = await createTestDatabase('embedded');
-    db = await Database.open(tdb.config);
+    tdb = await openTestDatabase('embedded');
+    db = tdb.db;
   }, 60_000);
   afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
+    await tdb?.close();
   });
 
   it('a publish whose PUBACK never comes stops neither the batches nor the lease rounds (hand-over included)', async () => {

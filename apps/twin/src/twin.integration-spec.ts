@@ -1,11 +1,11 @@
 import { initTensorBackend } from '@continuum/ode';
 import {
-  createTestDatabase,
   Database,
+  openTestDatabase,
   MachinesRepository,
   ReadingsRepository,
   testDatabaseModes,
-  type TestDatabase,
+  type OpenTestDatabase,
 } from '@continuum/persistence';
 import { partitionOf } from './partitions/partitions';
 import { randomTwinModel } from './testing/fixtures';
@@ -25,14 +25,14 @@ beforeAll(async () => {
 });
 
 describe.each(testDatabaseModes())('twin service (%s database)', (mode) => {
-  let tdb: TestDatabase;
+  let tdb: OpenTestDatabase;
   let db: Database;
   const machines = ['tw-a', 'tw-b', 'tw-c', 'tw-d', 'tw-e', 'tw-f'];
   let clock = T0;
 
   beforeAll(async () => {
-    tdb = await createTestDatabase(mode);
-    db = await Database.open(tdb.config);
+    tdb = await openTestDatabase(mode);
+    db = tdb.db;
     const repo = new MachinesRepository(db.dataSource);
     for (const id of machines)
       await repo.insert({
@@ -46,8 +46,7 @@ describe.each(testDatabaseModes())('twin service (%s database)', (mode) => {
       });
   }, 60_000);
   afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
+    await tdb?.close();
   });
 
   /** Stores one reading per machine at irregular times and announces them to the twins. */

@@ -4,5 +4,11 @@ export { DatabaseHealthIndicator } from './database.health';
 export { applyReadingsPolicies, EmbeddedJobScheduler } from './readings-policies';
 export * from './entities';
 export * from './repositories';
-export { createTestDatabase, testDatabaseModes, type TestDatabase } from './testing/test-database';
+export {
+  createTestDatabase,
+  openTestDatabase,
+  testDatabaseModes,
+  type OpenTestDatabase,
+  type TestDatabase,
+} from './testing/test-database';
 export { toAlertMessage } from './alert-message';

@@ -1,5 +1,5 @@
-import { Database } from '../database';
-import { createTestDatabase, testDatabaseModes, type TestDatabase } from '../testing/test-database';
+import type { Database } from '../database';
+import { openTestDatabase, testDatabaseModes, type OpenTestDatabase } from '../testing/test-database';
 import { MachinesRepository } from './machines.repository';
 
 /**
@@ -9,16 +9,15 @@ import { MachinesRepository } from './machines.repository';
  */
 for (const mode of testDatabaseModes().filter((m) => m === 'external'))
   describe(`MachinesRepository.ensureSeen, two transactions at once (${mode})`, () => {
-    let tdb: TestDatabase;
+    let tdb: OpenTestDatabase;
     let db: Database;
 
     beforeAll(async () => {
-      tdb = await createTestDatabase(mode);
-      db = await Database.open(tdb.config);
+      tdb = await openTestDatabase(mode);
+      db = tdb.db;
     }, 60_000);
     afterAll(async () => {
-      await db?.close();
-      await tdb?.drop();
+      await tdb?.close();
     });
 
     it('registering the same new machines in opposite orders does not deadlock', async () => {

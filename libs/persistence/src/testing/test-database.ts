@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { DatabaseConfig } from '@continuum/config';
+import { Database } from '../database';
 
 /** A database made for one test file, and how to throw it away. */
 export interface TestDatabase {
@@ -62,4 +63,30 @@ async function withAdmin<T>(url: string, fn: (client: Client) => Promise<T>): Pr
   } finally {
     await client.end();
   }
+}
+
+/** A test database created and opened (migrations run); `close()` closes the connection and drops it. */
+export interface OpenTestDatabase extends TestDatabase {
+  db: Database;
+  close(): Promise<void>;
+}
+
+/** {@link createTestDatabase} and `Database.open` in one, for a spec's `beforeAll` (and `close` in `afterAll`). */
+export async function openTestDatabase(mode: 'embedded' | 'external'): Promise<OpenTestDatabase> {
+  const tdb = await createTestDatabase(mode);
+  let db: Database;
+  try {
+    db = await Database.open(tdb.config);
+  } catch (err) {
+    await tdb.drop();
+    throw err;
+  }
+  return {
+    ...tdb,
+    db,
+    close: async () => {
+      await db.close();
+      await tdb.drop();
+    },
+  };
 }
