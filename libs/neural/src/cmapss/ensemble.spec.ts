@@ -5,8 +5,7 @@ import { initTensorBackend } from '@continuum/ode';
 import { fitNormalisation } from './data';
 import { disposeRulEnsemble, loadRulEnsemble, predictRulEnsemble, saveRulEnsemble } from './ensemble';
 import { predictRul, type RulPredictor, saveRul } from './pipeline';
-import { RulOdeRnn } from './rul-model';
-import { syntheticEngines } from './synthetic-engines';
+import { smallRulModel, syntheticEngines } from './synthetic-engines';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'cpu', log: () => undefined });
@@ -20,16 +19,7 @@ describe('RUL ensembles', () => {
   let dir: string;
 
   function member(seed: number): RulPredictor {
-    const model = new RulOdeRnn({
-      inputDim: F,
-      hiddenDim: 6,
-      odeHidden: [6],
-      headHidden: [4],
-      activation: 'tanh',
-      rulCap: cap,
-      solver: { method: 'euler', gradient: 'backprop' },
-      seed,
-    });
+    const model = smallRulModel(F, cap, seed);
     // Random heads give outputs near 0 (clipped); shift the last bias so predictions are mid-range.
     const last = model.head.layers[model.head.layers.length - 1];
     last.b.assign(last.b.add(0.4));

@@ -5,7 +5,7 @@ import { packSeries } from '../sequences';
 import { fitNormalisation } from './data';
 import { predictRul } from './pipeline';
 import { clipRul, RulOdeRnn } from './rul-model';
-import { syntheticEngines as engines } from './synthetic-engines';
+import { smallRulModel, syntheticEngines as engines } from './synthetic-engines';
 
 beforeAll(async () => {
   await initTensorBackend({ backend: 'cpu', log: () => undefined });
@@ -17,18 +17,7 @@ describe('RulOdeRnn predictions', () => {
   const norm = fitNormalisation(data, cap);
   const F = norm.features.length + 1;
 
-  function model(): RulOdeRnn {
-    return new RulOdeRnn({
-      inputDim: F,
-      hiddenDim: 6,
-      odeHidden: [6],
-      headHidden: [4],
-      activation: 'tanh',
-      rulCap: cap,
-      solver: { method: 'euler', gradient: 'backprop' },
-      seed: 3,
-    });
-  }
+  const model = (): RulOdeRnn => smallRulModel(F, cap, 3);
 
   /** Makes the head the constant `v` (RUL / cap): last layer's weights zero, bias v. */
   function constantHead(m: RulOdeRnn, v: number): void {

@@ -1,5 +1,6 @@
 import { Rng } from '../random';
 import { CMAPSS_COLUMNS, type Engine } from './data';
+import { RulOdeRnn } from './rul-model';
 
 /**
  * Synthetic C-MAPSS-shaped engines for tests: every column noisy around a per-column level (so that
@@ -13,4 +14,18 @@ export function syntheticEngines(count: number, cycles: number, seed: number, tr
     cycles: Array.from({ length: cycles }, (_, i) => i + 1),
     rows: Float64Array.from({ length: cycles * C }, (_, k) => 10 * (k % C) + trend * Math.floor(k / C) + rng.normal()),
   }));
+}
+
+/** A small RUL model for tests: hidden state 6, fixed-step Euler, gradients by backprop (fast and exact). */
+export function smallRulModel(inputDim: number, rulCap: number, seed: number): RulOdeRnn {
+  return new RulOdeRnn({
+    inputDim,
+    hiddenDim: 6,
+    odeHidden: [6],
+    headHidden: [4],
+    activation: 'tanh',
+    rulCap,
+    solver: { method: 'euler', gradient: 'backprop' },
+    seed,
+  });
 }
