@@ -1,10 +1,16 @@
 import { get as getSparkplug } from 'sparkplug-payload';
 import type { UMetric } from 'sparkplug-payload/lib/sparkplugbpayload';
 import { InternalEvent, telemetryTopic, type ReadingsStoredEvent } from '@continuum/contracts';
-import { MachinesRepository, createTestDatabase, type TestDatabase } from '@continuum/persistence';
+import { MachinesRepository } from '@continuum/persistence';
 import { TelemetryConsumer } from './mqtt/telemetry.consumer';
 import { IngestionService } from './pipeline/ingestion.service';
-import { ingestionModes, startIngestion, unique, waitFor, type IngestionHarness } from './testing/ingestion-harness';
+import {
+  ingestionModes,
+  startIngestionOnTestDatabase,
+  unique,
+  waitFor,
+  type IngestionHarness,
+} from './testing/ingestion-harness';
 
 const sparkplug = getSparkplug('spBv1.0')!;
 const spb = (seq: number | undefined, metrics: Partial<UMetric>[], timestamp = Date.now()) =>
@@ -13,16 +19,13 @@ const spb = (seq: number | undefined, metrics: Partial<UMetric>[], timestamp = D
 const BIG_PACKETS = { MQTT_MAX_PACKET_BYTES: String(16 * 1024 * 1024) };
 
 describe.each(ingestionModes())('ingestion ($name)', ({ db, mqttUrl }) => {
-  let database: TestDatabase;
   let h: IngestionHarness;
 
   beforeAll(async () => {
-    database = await createTestDatabase(db);
-    h = await startIngestion(database.config, { mqttUrl, env: BIG_PACKETS });
+    h = await startIngestionOnTestDatabase(db, { mqttUrl, env: BIG_PACKETS });
   }, 120_000);
   afterAll(async () => {
     await h?.close();
-    await database?.drop();
   });
 
   const count = async (machineId: string) =>
@@ -374,16 +377,13 @@ describe.each(ingestionModes())('ingestion ($name)', ({ db, mqttUrl }) => {
 });
 
 describe.each(ingestionModes())('ingestion with INGESTION_REQUIRE_REGISTERED=true ($name)', ({ db, mqttUrl }) => {
-  let database: TestDatabase;
   let h: IngestionHarness;
 
   beforeAll(async () => {
-    database = await createTestDatabase(db);
-    h = await startIngestion(database.config, { mqttUrl, env: { INGESTION_REQUIRE_REGISTERED: 'true' } });
+    h = await startIngestionOnTestDatabase(db, { mqttUrl, env: { INGESTION_REQUIRE_REGISTERED: 'true' } });
   }, 120_000);
   afterAll(async () => {
     await h?.close();
-    await database?.drop();
   });
 
   const count = async (machineId: string) =>
@@ -453,20 +453,17 @@ describe.each(ingestionModes())('ingestion with INGESTION_REQUIRE_REGISTERED=tru
 });
 
 describe.each(ingestionModes())("ingestion's MQTT session ($name)", ({ db, mqttUrl }) => {
-  let database: TestDatabase;
   let h: IngestionHarness;
 
   beforeAll(async () => {
-    database = await createTestDatabase(db);
     // Batches close by time only, after 5 s: what one batch holds is what the broker sent unacknowledged.
-    h = await startIngestion(database.config, {
+    h = await startIngestionOnTestDatabase(db, {
       mqttUrl,
       env: { INGESTION_BATCH_MAX_MS: '5000', INGESTION_BATCH_MAX_ROWS: '100000' },
     });
   }, 120_000);
   afterAll(async () => {
     await h?.close();
-    await database?.drop();
   });
 
   it('gets more QoS 1 messages than a broker in-flight window of 20 before acknowledging any', async () => {

@@ -1,7 +1,12 @@
 import { telemetryTopic } from '@continuum/contracts';
-import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
 import { IngestionRepository } from '../storage/ingestion.repository';
-import { ingestionModes, startIngestion, unique, waitFor, type IngestionHarness } from '../testing/ingestion-harness';
+import {
+  ingestionModes,
+  startIngestionOnTestDatabase,
+  unique,
+  waitFor,
+  type IngestionHarness,
+} from '../testing/ingestion-harness';
 
 /**
  * Many small JSON messages in one batch: the pipeline folds runs of them into one entry per run
@@ -9,17 +14,14 @@ import { ingestionModes, startIngestion, unique, waitFor, type IngestionHarness 
  * message would.
  */
 describe.each(ingestionModes())('ingestion batching ($name)', ({ db, mqttUrl }) => {
-  let database: TestDatabase;
   let h: IngestionHarness;
 
   beforeAll(async () => {
-    database = await createTestDatabase(db);
     // A long batch window, so that all of a test's messages share a batch.
-    h = await startIngestion(database.config, { mqttUrl, env: { INGESTION_BATCH_MAX_MS: '1000' } });
+    h = await startIngestionOnTestDatabase(db, { mqttUrl, env: { INGESTION_BATCH_MAX_MS: '1000' } });
   }, 120_000);
   afterAll(async () => {
     await h?.close();
-    await database?.drop();
   });
 
   it('registers every machine, plant and sensor of interleaved messages sharing a batch', async () => {
@@ -92,12 +94,10 @@ describe.each(ingestionModes())('ingestion batching ($name)', ({ db, mqttUrl }) 
  * one per 20 ms window (before, 40 messages 25 ms apart made 40 one-message batches here).
  */
 describe.each(ingestionModes())('ingestion batching while writes are behind ($name)', ({ db, mqttUrl }) => {
-  let database: TestDatabase;
   let h: IngestionHarness;
 
   beforeAll(async () => {
-    database = await createTestDatabase(db);
-    h = await startIngestion(database.config, {
+    h = await startIngestionOnTestDatabase(db, {
       mqttUrl,
       env: { INGESTION_BATCH_MAX_MS: '20', INGESTION_WRITERS: '1' },
     });
@@ -105,7 +105,6 @@ describe.each(ingestionModes())('ingestion batching while writes are behind ($na
   afterAll(async () => {
     jest.restoreAllMocks();
     await h?.close();
-    await database?.drop();
   });
 
   it('folds the messages that arrive while writes are held into one batch', async () => {

@@ -1,5 +1,9 @@
-import { createTestDatabase, type TestDatabase } from '@continuum/persistence';
-import { ingestionModes, startIngestion, unique, type IngestionHarness } from '../testing/ingestion-harness';
+import {
+  ingestionModes,
+  startIngestionOnTestDatabase,
+  unique,
+  type IngestionHarness,
+} from '../testing/ingestion-harness';
 import { IngestionRepository } from './ingestion.repository';
 import { ReadingColumns } from './reading-columns';
 
@@ -8,18 +12,15 @@ import { ReadingColumns } from './reading-columns';
  * always; PostgreSQL first tries a binary COPY in a savepoint and falls back on a unique violation.
  */
 describe.each(ingestionModes())('IngestionRepository ($name)', ({ db }) => {
-  let database: TestDatabase;
   let h: IngestionHarness;
   let repo: IngestionRepository;
 
   beforeAll(async () => {
-    database = await createTestDatabase(db);
-    h = await startIngestion(database.config);
+    h = await startIngestionOnTestDatabase(db);
     repo = h.proc.app.get(IngestionRepository);
   }, 120_000);
   afterAll(async () => {
     await h?.close();
-    await database?.drop();
   });
 
   const rowsOf = (machineIds: string[]) =>

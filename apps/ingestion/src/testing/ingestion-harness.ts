@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { DatabaseConfig } from '@continuum/config';
+import { createTestDatabase } from '@continuum/persistence';
 import { MqttConnection } from '@continuum/messaging';
 import { IngestionModule } from '../ingestion.module';
 import { TelemetryConsumer, type IngestionMessaging } from '../mqtt/telemetry.consumer';
@@ -84,6 +85,28 @@ export async function startIngestion(
         const c = await MqttConnection.open({ url: options.mqttUrl, clientId, clean: true });
         await c.close();
       }
+    },
+  };
+}
+
+/** {@link startIngestion} on a fresh test database of `mode`; `close()` also drops the database. */
+export async function startIngestionOnTestDatabase(
+  mode: 'embedded' | 'external',
+  options: Parameters<typeof startIngestion>[1] = {},
+): Promise<IngestionHarness> {
+  const database = await createTestDatabase(mode);
+  let h: IngestionHarness;
+  try {
+    h = await startIngestion(database.config, options);
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
+  return {
+    ...h,
+    close: async () => {
+      await h.close();
+      await database.drop();
     },
   };
 }
