@@ -318,7 +318,7 @@ describe('twin liveness (embedded database)', () => {
     const t2 = t1 + 1000;
     const event = await store(db, ids, [t1, t2]);
     const repo = new TwinRepository(db);
-    const spans = event.machines.map((m) => ({ ...m, receivedAtMs: 0 }));
+    const spans = event.machines.map((m) => ({ ...m, receivedAtMs: 0, sensors: SENSORS }));
     // 40 machines x 3 sensors = 120 rows at t1 alone, over the cap of 100.
     const first = await repo.readings(spans, 100);
     expect(first.readings).toHaveLength(40);

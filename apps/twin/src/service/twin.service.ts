@@ -17,7 +17,7 @@ import { TwinMetrics } from '../metrics/twin.metrics';
 import { ModelRegistry } from '../models/model-registry';
 import { PartitionManager } from '../partitions/partition-manager';
 import { partitionOf } from '../partitions/partitions';
-import { TwinRepository, type ReadingSpan } from '../storage/twin.repository';
+import { TwinRepository, type FetchSpan, type ReadingSpan } from '../storage/twin.repository';
 import { within } from './deadline';
 import { TwinPublisher } from './twin-publisher';
 
@@ -284,19 +284,22 @@ export class TwinService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The spans worth fetching: those of machines the twin knows and has a model for. The others are
-   * counted (`twin_skipped_total{reason}`, in announced readings rows) and logged, not fetched.
+   * The spans worth fetching: those of machines the twin knows and has a model for, each with the
+   * model's sensors (the only ones the twin reads; fetched one (machine, sensor) range at a time).
+   * The others are counted (`twin_skipped_total{reason}`, in announced readings rows) and logged,
+   * not fetched.
    */
-  private withModels(spans: ReadingSpan[]): ReadingSpan[] {
-    const kept: ReadingSpan[] = [];
+  private withModels(spans: ReadingSpan[]): FetchSpan[] {
+    const kept: FetchSpan[] = [];
     const skipped: Partial<Record<'unknown-machine' | 'no-model', { machines: number; rows: number }>> = {};
     for (const s of spans) {
       const machine = this.machineCache.get(s.machineId);
-      const reason = !machine ? 'unknown-machine' : !this.registry.modelFor(machine.assetType) ? 'no-model' : undefined;
-      if (!reason) {
-        kept.push(s);
+      const model = machine && this.registry.modelFor(machine.assetType);
+      if (model) {
+        kept.push({ ...s, sensors: model.sensors });
         continue;
       }
+      const reason = !machine ? 'unknown-machine' : 'no-model';
       const n = (skipped[reason] ??= { machines: 0, rows: 0 });
       n.machines++;
       n.rows += s.count ?? 0;

@@ -20,6 +20,47 @@ export interface ReadingSpan {
   count?: number;
 }
 
+/**
+ * A span to fetch: each (machine, sensor) pair is one range scan of the primary key (machine_id,
+ * sensor, time). Readings of other sensors are not fetched (the twin's model would refuse them).
+ */
+export type FetchSpan = ReadingSpan & { sensors: readonly string[] };
+
+/**
+ * The twin's fetch: rows of the spans, oldest first, at most `limit` (null where there is nothing to
+ * fetch). Each (machine, sensor) pair is read by its own LATERAL subquery, ordered by time and
+ * limited: a range scan of the primary key (machine_id, sensor, time). Joined to the whole table
+ * instead, with `ORDER BY time LIMIT n`, the planner may walk the time index of every machine's
+ * readings, or scan the table, filtering for the few machines asked for. It did in the soak once
+ * autovacuum's ANALYZE had counted 27 million rows: 25 s of three cores per fetch (two parallel
+ * workers), at which the whole cluster fell behind (docs/reliability.md, session 5).
+ */
+export function fetchReadingsQuery(
+  spans: readonly FetchSpan[],
+  limit: number,
+): { text: string; values: unknown[] } | null {
+  const pairs = spans.flatMap((s) => s.sensors.map((sensor) => ({ s, sensor })));
+  if (pairs.length === 0) return null;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    text: `SELECT q.machine_id, (extract(epoch FROM r.time) * 1000)::float8 AS t, q.sensor, r.value
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) AS q(machine_id, sensor, t_from, t_to)
+       CROSS JOIN LATERAL (
+         SELECT r.time, r.value FROM readings r
+         WHERE r.machine_id = q.machine_id AND r.sensor = q.sensor AND r.time >= q.t_from AND r.time <= q.t_to
+         ORDER BY r.time LIMIT $5::bigint) r
+       ORDER BY t, q.machine_id
+       LIMIT $5::bigint`,
+    values: [
+      pairs.map((p) => p.s.machineId),
+      pairs.map((p) => p.sensor),
+      pairs.map((p) => iso(p.s.from)),
+      pairs.map((p) => iso(p.s.to)),
+      limit < Number.MAX_SAFE_INTEGER ? Math.floor(limit) : null,
+    ],
+  };
+}
+
 /** The twin's I/O: readings, machines, models, checkpoints, predictions and leases. */
 @Injectable()
 export class TwinRepository {
@@ -43,9 +84,9 @@ export class TwinRepository {
    * second query) and `rest` starts just after it.
    */
   async readings(
-    spans: readonly ReadingSpan[],
+    spans: readonly FetchSpan[],
     maxRows = Number.MAX_SAFE_INTEGER,
-  ): Promise<{ readings: TwinReading[]; rest: ReadingSpan[] }> {
+  ): Promise<{ readings: TwinReading[]; rest: FetchSpan[] }> {
     if (spans.length === 0) return { readings: [], rest: [] };
     const limit = Math.max(1, Math.floor(maxRows));
     let rows = await this.rows(spans, limit + 1);
@@ -62,7 +103,7 @@ export class TwinRepository {
         next = cut + 1;
       }
     }
-    const rest: ReadingSpan[] = [];
+    const rest: FetchSpan[] = [];
     if (next !== undefined) for (const s of spans) if (s.to >= next) rest.push({ ...s, from: Math.max(s.from, next) });
     const received = new Map(spans.map((s) => [s.machineId, s.receivedAtMs]));
     const byMachine = new Map<string, TwinReading[]>();
@@ -85,23 +126,20 @@ export class TwinRepository {
     return { readings: [...byMachine.values()].flat(), rest };
   }
 
+  /**
+   * Rows of the spans, oldest first, at most `limit`. Each (machine, sensor) pair is read by its own
+   * LATERAL subquery, ordered by time and limited: a range scan of the primary key. Joined to the
+   * whole table instead, with `ORDER BY time LIMIT n`, the planner may walk the time index of every
+   * machine's readings, or scan the table, filtering for the few machines asked for. It did in the
+   * soak once autovacuum's ANALYZE had counted 27 million rows: 25 s of three cores per fetch (two
+   * parallel workers), at which the whole cluster fell behind (docs/reliability.md, session 5).
+   */
   private rows(
-    spans: readonly ReadingSpan[],
+    spans: readonly FetchSpan[],
     limit: number,
   ): Promise<{ machine_id: string; t: string | number; sensor: string; value: number }[]> {
-    if (spans.length === 0) return Promise.resolve([]);
-    return this.db.dataSource.query(
-      `SELECT r.machine_id, (extract(epoch FROM r.time) * 1000)::float8 AS t, r.sensor, r.value
-       FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS q(machine_id, t_from, t_to)
-       JOIN readings r ON r.machine_id = q.machine_id AND r.time >= q.t_from AND r.time <= q.t_to
-       ORDER BY r.time, r.machine_id
-       ${limit < Number.MAX_SAFE_INTEGER ? `LIMIT ${limit}` : ''}`,
-      [
-        spans.map((s) => s.machineId),
-        spans.map((s) => new Date(s.from).toISOString()),
-        spans.map((s) => new Date(s.to).toISOString()),
-      ],
-    );
+    const query = fetchReadingsQuery(spans, limit);
+    return query ? this.db.dataSource.query(query.text, query.values) : Promise.resolve([]);
   }
 
   /** Machines by id, with their failure thresholds. */
