@@ -10,7 +10,11 @@
  * (commit time - s0). Every sample whose message got its PUBACK is logged as (machine index,
  * timestamp): the ledger the parent checks against the database.
  *
- * A paced publisher keeps at most `maxPaced` messages unacknowledged (a device's buffer), then waits.
+ * A paced publisher keeps at most `maxPaced` messages unacknowledged (a device's buffer). What falls
+ * due while that buffer is full is counted as refused (`refusedReadings`: the device tried, the
+ * broker's backpressure turned it away) and not sent; what falls due while this thread was starved
+ * of CPU for more than a second is counted in `behindS` (the generator did not try). Offered load =
+ * sent + refused.
  * Parent -> worker: {type:'rate', readingsPerS} (null = max), {type:'stop'}.
  * Worker -> parent: {type:'ready'}, {type:'progress', ...counters} every second, and after a stop,
  * when every PUBACK is in (or 60 s passed), {type:'ledger', machines, times, count, ...counters}.
@@ -20,15 +24,34 @@ const { parentPort, workerData } = require('node:worker_threads');
 const mqtt = require('mqtt');
 
 const { url, clientId, machines, lagMs, samples, window: maxWindow, maxPaced } = workerData;
-const client = mqtt.connect(url, { clientId, clean: true, reconnectPeriod: 500 });
+// A persistent session (clean: false), as a device that must not lose what it sent should have: after
+// a reconnect both sides re-send what was not acknowledged (MQTT 3.1.1, 4.4). With a clean session the
+// broker forgets the exchange and mqtt.js does not re-send its in-flight QoS 1 messages: in the first
+// overload with this worker, 7.8 million readings stayed unacknowledged on the publishers for good.
+const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 500 });
 client.on('error', () => undefined);
 
 const last = machines.map(() => 0);
 let next = 0;
-const c = { sent: 0, acked: 0, failed: 0, sentReadings: 0, ackedReadings: 0, inflight: 0, behindS: 0 };
+const c = {
+  sent: 0,
+  acked: 0,
+  failed: 0,
+  sentReadings: 0,
+  ackedReadings: 0,
+  inflight: 0,
+  /** Readings of the messages in flight (sent, no PUBACK yet): the device's own backlog. */
+  inflightReadings: 0,
+  /** Readings that fell due while the buffer of unacknowledged messages was full. */
+  refusedReadings: 0,
+  /** Connections lost (the broker closed it, or the keep-alive expired) and reconnections. */
+  closes: 0,
+  reconnects: 0,
+  behindS: 0,
+};
 let rate = 0; // readings/s; null = max
 let rateStart = 0;
-let sentAtRateStart = 0;
+let offeredAtRateStart = 0;
 let stopping = false;
 let timer = null;
 
@@ -68,8 +91,10 @@ function publishOne() {
   c.sent++;
   c.sentReadings += readings;
   c.inflight++;
+  c.inflightReadings += readings;
   client.publish(`plants/soak/machines/${id}/telemetry`, body, { qos: 1 }, (err) => {
     c.inflight--;
+    c.inflightReadings -= readings;
     if (err) c.failed++;
     else {
       c.acked++;
@@ -88,15 +113,21 @@ function pump() {
     return;
   }
   const now = Date.now();
-  let due = (rate * (now - rateStart)) / 1000 - (c.sentReadings - sentAtRateStart);
+  const offered = () => c.sentReadings + c.refusedReadings;
+  let due = (rate * (now - rateStart)) / 1000 - (offered() - offeredAtRateStart);
   if (due > rate) {
     // More than a second behind (this thread was starved): do not burst, count the shortfall.
     c.behindS += due / rate;
     rateStart = now;
-    sentAtRateStart = c.sentReadings;
+    offeredAtRateStart = offered();
     due = 0;
   }
-  while (due > 0 && c.inflight < maxPaced) {
+  while (due > 0) {
+    if (c.inflight >= maxPaced) {
+      // The device's buffer is full: what is due now is refused, not sent later.
+      c.refusedReadings += due;
+      break;
+    }
     const before = c.sentReadings;
     publishOne();
     due -= c.sentReadings - before;
@@ -120,11 +151,13 @@ function finish() {
 
 const progress = setInterval(() => parentPort.postMessage({ type: 'progress', ...c }), 1000);
 client.once('connect', () => parentPort.postMessage({ type: 'ready' }));
+client.on('close', () => c.closes++);
+client.on('reconnect', () => c.reconnects++);
 parentPort.on('message', (msg) => {
   if (msg.type === 'rate') {
     rate = msg.readingsPerS;
     rateStart = Date.now();
-    sentAtRateStart = c.sentReadings;
+    offeredAtRateStart = c.sentReadings + c.refusedReadings;
     clearInterval(timer);
     if (rate === null) pump();
     else if (rate > 0) timer = setInterval(pump, 5);

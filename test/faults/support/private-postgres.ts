@@ -18,6 +18,7 @@ export class PrivatePostgres {
     readonly port: number,
     private readonly dir: string,
     private readonly asUser: string | null,
+    private readonly durable: boolean,
   ) {}
 
   get url(): string {
@@ -28,7 +29,16 @@ export class PrivatePostgres {
     return existsSync(join(BIN, 'initdb')) && existsSync(join(BIN, 'pg_ctl'));
   }
 
-  static async start(): Promise<PrivatePostgres> {
+  /**
+   * `durable: false` (the default, the fault suite) runs with `fsync=off`: faster, and a killed
+   * server still recovers from the WAL in the operating system's cache, which is all the suite's
+   * faults need (none crashes the machine). `durable: true` (the soak) keeps `fsync=on`, as a
+   * production server runs: with fsync off PostgreSQL never asks the kernel to write its pages back,
+   * the machine's dirty page cache grows by gigabytes over minutes of heavy ingestion, and every
+   * other process's fsync on the same disk — Mosquitto's autosave every 30 s, in its only thread —
+   * then waits for all of it (docs/reliability.md, session 5).
+   */
+  static async start(options: { durable?: boolean } = {}): Promise<PrivatePostgres> {
     if (!PrivatePostgres.available()) throw new Error(`no PostgreSQL binaries in ${BIN} (set PG_BIN)`);
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'continuum-faults-pg-'));
@@ -38,10 +48,15 @@ export class PrivatePostgres {
       const gid = spawnSync('id', ['-g', asUser], { encoding: 'utf8' });
       chownSync(dir, Number(id.stdout.trim()), Number(gid.stdout.trim()));
     }
-    const pg = new PrivatePostgres(port, dir, asUser);
+    const pg = new PrivatePostgres(port, dir, asUser, options.durable ?? false);
     await pg.run('initdb', ['-D', pg.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
     await pg.startServer();
     return pg;
+  }
+
+  /** The server's log (pg_ctl -l): slow statements, auto_explain plans, autovacuum, where configured. */
+  get logFile(): string {
+    return join(this.dir, 'log');
   }
 
   private get dataDir(): string {
@@ -71,8 +86,9 @@ export class PrivatePostgres {
    */
   async startServer(): Promise<void> {
     const extra = process.env.PG_EXTRA_OPTS ? ` ${process.env.PG_EXTRA_OPTS}` : '';
-    const opts = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir} -c fsync=off -c max_connections=200${extra}`;
-    await this.run('pg_ctl', ['-D', this.dataDir, '-o', opts, '-l', join(this.dir, 'log'), '-w', '-t', '60', 'start']);
+    const fsync = this.durable ? '' : ' -c fsync=off';
+    const opts = `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir}${fsync} -c max_connections=200${extra}`;
+    await this.run('pg_ctl', ['-D', this.dataDir, '-o', opts, '-l', this.logFile, '-w', '-t', '60', 'start']);
   }
 
   /** Stops the server: `fast` (clients disconnected, clean shutdown) or `immediate` (crash recovery at the next start). */
