@@ -400,9 +400,47 @@ function report(
     const met = candidates.filter(meets).map((s) => s.name);
     console.log(`  vs ${b.name}: ${met.length ? `met by ${met.join('; ')}` : 'not met'}`);
   }
+  if (process.env.EVAL_DETAIL) detail(machines, truths, methods, process.env.EVAL_DETAIL);
   console.log('');
   console.log('twin calibration on machines that did not fail (after the warm-up):');
   console.log(scoring.calibration.lines().join('\n'));
+}
+
+/**
+ * EVAL_DETAIL=<pattern>: per machine, the methods whose name contains the pattern (comma-separated
+ * patterns; "all" for every method), their first alert relative to the onset and the failure. Shows
+ * where a method's false positives and misses come from.
+ */
+function detail(
+  machines: readonly TraceMachine[],
+  truths: readonly Truth[],
+  methods: readonly Method[],
+  pattern: string,
+): void {
+  const wanted = pattern.split(',').map((p) => p.trim());
+  const picked = methods.filter((m) => wanted.includes('all') || wanted.some((p) => m.name.includes(p)));
+  const h = (ms: number) => `${ms >= 0 ? '+' : ''}${fmt(ms / 3_600_000, 1)} h`;
+  console.log('');
+  console.log(
+    `per machine (EVAL_DETAIL=${pattern}): onset and first alerts in hours before the failure (failing machines) or since the warm-up (the others); "pre-onset" = a false positive`,
+  );
+  truths.forEach((t, i) => {
+    const m = machines[i];
+    const state = t.censored ? 'censored' : t.failedAt === null ? 'healthy' : 'failed';
+    const firsts = picked.map((method) => {
+      const r = method.raises[i];
+      if (t.failedAt === null) return `${method.name}: ${r.length ? `${r.length} alert(s)` : '—'}`;
+      const first = r.find((at) => at < t.failedAt!);
+      if (first === undefined) return `${method.name}: missed`;
+      const pre = t.onsetAt !== null && first < t.onsetAt ? ' pre-onset' : '';
+      return `${method.name}: ${h(first - t.failedAt)}${pre}`;
+    });
+    const head =
+      t.failedAt === null
+        ? `${m.id} (${m.assetType}, ${state})`
+        : `${m.id} (${m.assetType}, ${state}; onset ${t.onsetAt === null ? '?' : h(t.onsetAt - t.failedAt)})`;
+    if (state !== 'healthy' || firsts.some((f) => !f.endsWith('—'))) console.log(`  ${head}: ${firsts.join('; ')}`);
+  });
 }
 
 async function main(): Promise<void> {

@@ -33,7 +33,8 @@
  * (models/default), TRAIN_ASSETS (comma-separated asset types; default all), TRAIN_INIT (fine-tune the
  * models of this directory), TRAIN_LR, TRAIN_BATCH (128), TRAIN_CARRY (1; 0 starts every window from
  * zero state, the scheme of the first shipped models), TRAIN_FORECAST_WEIGHT (1; 0: one-step loss
- * only), TRAIN_FORECAST_JITTER (0.1), TRAIN_EVAL_ONLY, EVAL_MACHINES (8), EVAL_HOURS (8),
+ * only), TRAIN_FORECAST_JITTER (0.1), TRAIN_WEAR_FRACTION (0: machines that wear out within the run,
+ * see {@link WEAR_FRACTION}), TRAIN_WEAR_LIFE_DAYS ("1,4"), TRAIN_EVAL_ONLY, EVAL_MACHINES (8), EVAL_HOURS (8),
  * CONTINUUM_TF_BACKEND.
  */
 import * as path from 'node:path';
@@ -59,9 +60,20 @@ import { ResidualCusumDetector } from '../apps/alerting/src/detectors/detectors'
 import { plantModels, type MachineModel } from '../apps/simulator/src/models';
 import { SimulatedMachine, DEFAULT_BEHAVIOUR } from '../apps/simulator/src/plant/machine';
 import { Rng } from '../apps/simulator/src/random/rng';
+import { withAcceleratedWear } from './eval-alerts/fleet';
 
 const SECONDS = Number(process.env.TRAIN_SECONDS ?? 60);
 const MACHINES = Number(process.env.TRAIN_MACHINES ?? 16);
+/**
+ * Fraction of the training machines that wear out within their run (run-to-failure histories, as a
+ * plant's maintenance records give them): their wear rate is aimed at a life drawn uniformly in
+ * TRAIN_WEAR_LIFE_DAYS under the default regimes (scripts/eval-alerts/fleet.ts `withAcceleratedWear`),
+ * and a failed machine is repaired after an hour (wear back to a new machine's) and goes on. 0 (the
+ * default): every machine keeps the simulator's own wear (lives of weeks to months), so the models
+ * never see a machine near its failure limits and their forecasts cannot predict one.
+ */
+const WEAR_FRACTION = Number(process.env.TRAIN_WEAR_FRACTION ?? 0);
+const WEAR_LIFE_DAYS = (process.env.TRAIN_WEAR_LIFE_DAYS ?? '1,4').split(',').map(Number) as [number, number];
 const HOURS = Number(process.env.TRAIN_HOURS ?? 48);
 const OUT = process.env.TRAIN_OUT ?? path.join(__dirname, '..', 'models', 'default');
 /** Only evaluate the models in TRAIN_OUT (no training). */
@@ -114,8 +126,11 @@ function simulate(model: MachineModel, seed: number): Track[] {
   const rng = new Rng(seed);
   const tracks: Track[] = [];
   const D = model.sensors.length;
+  const design = rng.fork('wear');
   for (let k = 0; k < MACHINES; k++) {
-    const m = new SimulatedMachine(`train-${k}`, model, rng.fork(`machine-${k}`), {
+    const wears = design.bernoulli(WEAR_FRACTION);
+    const life = design.uniform(WEAR_LIFE_DAYS[0], WEAR_LIFE_DAYS[1]);
+    const m = new SimulatedMachine(`train-${k}`, wears ? withAcceleratedWear(model, life) : model, rng.fork(`machine-${k}`), {
       ...DEFAULT_BEHAVIOUR,
       meanRegimeDuration: 3 * 3600,
       repairTime: 3600,
@@ -714,7 +729,7 @@ async function main(): Promise<void> {
       },
       trainingData: {
         source: 'apps/simulator',
-        description: `${tracks.length} simulated ${machineModel.assetType} machines x ${HOURS} h, windows of ${WINDOW} readings, state carried ${CARRY ? 'between consecutive windows' : 'nowhere (each window from zero)'}, one-step NLL${FORECAST_WEIGHT > 0 ? ` + ${FORECAST_WEIGHT} x forecast NLL (${FORECAST_POINTS} horizons ${FORECAST_MIN_H.toFixed(2)}-${FORECAST_MAX_H} h per window end, jitter ${FORECAST_JITTER})` : ''}`,
+        description: `${tracks.length} simulated ${machineModel.assetType} machines x ${HOURS} h${WEAR_FRACTION > 0 ? ` (${Math.round(WEAR_FRACTION * 100)}% wearing out in ${WEAR_LIFE_DAYS.join('-')} days, repaired after failures)` : ''}, windows of ${WINDOW} readings, state carried ${CARRY ? 'between consecutive windows' : 'nowhere (each window from zero)'}, one-step NLL${FORECAST_WEIGHT > 0 ? ` + ${FORECAST_WEIGHT} x forecast NLL (${FORECAST_POINTS} horizons ${FORECAST_MIN_H.toFixed(2)}-${FORECAST_MAX_H} h per window end, jitter ${FORECAST_JITTER})` : ''}`,
         assetType: machineModel.assetType,
       },
       extra: {

@@ -73,6 +73,19 @@ class WearOverride implements MachineModel {
 }
 
 /**
+ * `model` with its wear rate aimed at a life of `lifeDays` under the plant's default regimes (the
+ * initial wear as the simulator draws it; only the rate is changed; same physics otherwise). Life at
+ * constant rated stress is g(w0) / k, so k = g(w0) / (life · mean stress).
+ */
+export function withAcceleratedWear(model: MachineModel, lifeDays: number): MachineModel {
+  const stress = MEAN_STRESS[model.assetType] ?? 1;
+  return new WearOverride(model, (w) => ({
+    ...w,
+    rate: timeToFailureFactor(w.law, w.initial) / (lifeDays * DAY_S * stress),
+  }));
+}
+
+/**
  * How far wear `w` moves the machine's noiseless sensors at a regime, in noise standard deviations:
  * the largest |x(w) − x(0)| / σ over the sensors, both at the model's steady state for that regime
  * (same machine, same operating point, with and without the wear). 0 while stopped.
@@ -116,14 +129,7 @@ export class FleetMachine {
     lifeDays: number,
   ) {
     this.accelerated = accelerated;
-    const stress = MEAN_STRESS[model.assetType] ?? 1;
-    const wrapped = accelerated
-      ? new WearOverride(model, (w) => ({
-          ...w,
-          // Life at constant rated stress is g(w0) / k: aim the life under typical regimes at lifeDays.
-          rate: timeToFailureFactor(w.law, w.initial) / (lifeDays * DAY_S * stress),
-        }))
-      : model;
+    const wrapped = accelerated ? withAcceleratedWear(model, lifeDays) : model;
     // No repair: a failed machine is over for the evaluation.
     this.sim = new SimulatedMachine(id, wrapped, rng, { ...DEFAULT_BEHAVIOUR, repairTime: Infinity });
   }
