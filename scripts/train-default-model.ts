@@ -130,11 +130,16 @@ function simulate(model: MachineModel, seed: number): Track[] {
   for (let k = 0; k < MACHINES; k++) {
     const wears = design.bernoulli(WEAR_FRACTION);
     const life = design.uniform(WEAR_LIFE_DAYS[0], WEAR_LIFE_DAYS[1]);
-    const m = new SimulatedMachine(`train-${k}`, wears ? withAcceleratedWear(model, life) : model, rng.fork(`machine-${k}`), {
-      ...DEFAULT_BEHAVIOUR,
-      meanRegimeDuration: 3 * 3600,
-      repairTime: 3600,
-    });
+    const m = new SimulatedMachine(
+      `train-${k}`,
+      wears ? withAcceleratedWear(model, life) : model,
+      rng.fork(`machine-${k}`),
+      {
+        ...DEFAULT_BEHAVIOUR,
+        meanRegimeDuration: 3 * 3600,
+        repairTime: 3600,
+      },
+    );
     const track: Track = { times: [], values: [], mask: [] };
     const step = m.advance(HOURS * 3600);
     for (const s of step.samples) {
