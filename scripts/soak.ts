@@ -386,7 +386,10 @@ async function main(): Promise<void> {
     await pool.query(`ALTER SYSTEM SET track_commit_timestamp = on`);
     await pool.end();
     await pg.restart(0);
-    const db = new Pool({ connectionString: pg.url, max: 3 });
+    // The harness's own queries stay light: one (machine, s0) range of the primary key at a time (a
+    // LATERAL per machine; with `machine_id = ANY(...)` PostgreSQL walked the time index through every
+    // reading of the window, 2-9 s every 30 s in session 5's run C) and no parallel workers.
+    const db = new Pool({ connectionString: pg.url, max: 3, options: '-c max_parallel_workers_per_gather=0' });
     db.on('error', () => undefined);
     const q = async <T = Record<string, any>>(sql: string, params: unknown[] = []) =>
       (await db.query(sql, params)).rows as T[];
@@ -527,10 +530,12 @@ async function main(): Promise<void> {
       const [r] = await q<{ n: number; p50: number; p99: number; max: number }>(
         `SELECT count(*)::int AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY lat) AS p50,
                 percentile_disc(0.99) WITHIN GROUP (ORDER BY lat) AS p99, max(lat) AS max
-         FROM (SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - value AS lat
-               FROM readings WHERE machine_id = ANY($1) AND sensor = 's0'
-                 AND time >= to_timestamp($2::float8 / 1000) AND time < to_timestamp($3::float8 / 1000)
-                 AND value >= $4 AND value < $5) x`,
+         FROM unnest($1::text[]) AS m(id)
+         CROSS JOIN LATERAL (
+           SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - value AS lat
+           FROM readings WHERE machine_id = m.id AND sensor = 's0'
+             AND time >= to_timestamp($2::float8 / 1000) AND time < to_timestamp($3::float8 / 1000)
+             AND value >= $4 AND value < $5) x`,
         [loadIds, from - LAG_MS - 1000, to - LAG_MS + 1000, from, to],
       );
       return r;
@@ -705,8 +710,10 @@ async function main(): Promise<void> {
       `SELECT floor((value - $2) / 60000)::int AS minute, count(*)::int AS n,
               percentile_disc(0.5) WITHIN GROUP (ORDER BY lat) AS p50,
               percentile_disc(0.99) WITHIN GROUP (ORDER BY lat) AS p99, max(lat) AS max
-       FROM (SELECT value, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - value AS lat
-             FROM readings WHERE machine_id = ANY($1) AND sensor = 's0' AND time >= to_timestamp($3::float8 / 1000)) x
+       FROM unnest($1::text[]) AS m(id)
+       CROSS JOIN LATERAL (
+         SELECT value, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 - value AS lat
+         FROM readings WHERE machine_id = m.id AND sensor = 's0' AND time >= to_timestamp($3::float8 / 1000)) x
        WHERE value >= $2 GROUP BY 1 ORDER BY 1`,
       [loadIds, windows[0].from, windows[0].from - LAG_MS - 1000],
     );
