@@ -1,5 +1,4 @@
 import {
-  MachinesRepository,
   openTestDatabase,
   ReadingsRepository,
   testDatabaseModes,
@@ -47,14 +46,7 @@ describe.each(testDatabaseModes())('twin fetch (%s database)', (mode) => {
   beforeAll(async () => {
     tdb = await openTestDatabase(mode);
     db = tdb.db;
-    const machines = new MachinesRepository(db.dataSource);
-    for (const id of targets)
-      await machines.insert({
-        id,
-        plantId: 'plant-fetch',
-        assetType: 'fetch-asset',
-        sensors: SENSORS.map((name) => ({ name })),
-      });
+    // No machine rows: the fetch reads `readings` alone.
     await new ReadingsRepository(db.dataSource).insertMany([
       ...targets.flatMap((machineId) =>
         times.flatMap((time) => SENSORS.map((sensor, d) => ({ machineId, sensor, time, value: d + time / 1e12 }))),
