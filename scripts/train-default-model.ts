@@ -705,7 +705,19 @@ async function main(): Promise<void> {
       },
       validate: () => {
         const r = filterLoss(model, validation.seq, null, validation.score);
-        const f = forecastLoss(model, r.hT, VAL_HORIZONS, validation.future, 0);
+        let f: { nll: number } | null = null;
+        try {
+          f = forecastLoss(model, r.hT, VAL_HORIZONS, validation.future, 0);
+        } catch (err) {
+          // The validation free run blew up (the solver's step limit: the field has stiffened). This
+          // epoch's weights are not a candidate: an infinite loss is never the best, and training goes
+          // on (it used to end the run, and lose every asset type after this one).
+          console.warn(
+            `${machineModel.assetType}: validation forecast failed, epoch not kept: ${(err as Error).message}`,
+          );
+          valParts = { step: r.nll, forecast: NaN };
+          return FORECAST_WEIGHT > 0 ? Infinity : r.nll;
+        }
         valParts = { step: r.nll, forecast: f?.nll ?? NaN };
         return FORECAST_WEIGHT > 0 && f ? r.nll + FORECAST_WEIGHT * f.nll : r.nll;
       },
