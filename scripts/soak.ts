@@ -77,11 +77,16 @@ const RETAINED_INTERVAL_MS = env('SOAK_RETAINED_INTERVAL_MS', 30_000);
 /** Samples per message (a JSON array); each sample has its machine's 2-10 sensors. */
 const SAMPLES_PER_MESSAGE = env('SOAK_SAMPLES_PER_MESSAGE', 5);
 /**
- * Unacknowledged messages a paced publisher may have (then it waits): a device's buffer. At 200%
- * the broker acknowledges about the capacity, so the rest waits here: 3 minutes at 33,000 excess
- * readings/s is 200,000 messages of 30 readings over two publishers.
+ * Unacknowledged messages a paced publisher may have: a device's buffer (what falls due while it is
+ * full is refused). At most 65,535: an MQTT connection has 16-bit packet identifiers, and mqtt.js's
+ * default provider hands them out round-robin without checking which are still in flight, so past
+ * 65,535 a new publish takes the identifier (and the PUBACK callback) of an older one, which then never
+ * settles. With 150,000 per publisher, 7.8 million readings stayed "unacknowledged" after both of
+ * session 5's overloads.
  */
-const MAX_PACED_INFLIGHT = env('SOAK_PUBLISHER_BUFFER', 150_000);
+const MAX_PACED_INFLIGHT = env('SOAK_PUBLISHER_BUFFER', 60_000);
+if (MAX_PACED_INFLIGHT > 65_535)
+  throw new Error(`SOAK_PUBLISHER_BUFFER: at most 65,535 (MQTT packet identifiers), got ${MAX_PACED_INFLIGHT}`);
 const LAG_MS = 3_600_000;
 const PLANT_SPEED = 600;
 
@@ -293,15 +298,28 @@ function cpuOf(pid: number | string): { comm: string; cpuS: number } | null {
   }
 }
 
-/** CPU time (s) of every process named `postgres`. */
+/**
+ * CPU time (s) used by processes named `postgres` since the first call, summed per process from one
+ * call to the next: backends come and go, and a plain sum over the live ones would drop an exited
+ * backend's time (a process first seen counts whole: it started since the last call).
+ */
+const postgresSeen = new Map<string, number>();
+let postgresTotal = 0;
+let postgresCalls = 0;
 function postgresCpu(): number {
-  let total = 0;
+  const first = postgresCalls++ === 0;
+  const live = new Set<string>();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const c = cpuOf(pid);
-    if (c?.comm === 'postgres') total += c.cpuS;
+    if (c?.comm !== 'postgres') continue;
+    live.add(pid);
+    const before = postgresSeen.get(pid);
+    if (!first) postgresTotal += c.cpuS - (before ?? 0);
+    postgresSeen.set(pid, c.cpuS);
   }
-  return total;
+  for (const pid of postgresSeen.keys()) if (!live.has(pid)) postgresSeen.delete(pid);
+  return postgresTotal;
 }
 
 function rssOf(pid: number | undefined): number | null {

@@ -25,9 +25,8 @@ const mqtt = require('mqtt');
 
 const { url, clientId, machines, lagMs, samples, window: maxWindow, maxPaced } = workerData;
 // A persistent session (clean: false), as a device that must not lose what it sent should have: after
-// a reconnect both sides re-send what was not acknowledged (MQTT 3.1.1, 4.4). With a clean session the
-// broker forgets the exchange and mqtt.js does not re-send its in-flight QoS 1 messages: in the first
-// overload with this worker, 7.8 million readings stayed unacknowledged on the publishers for good.
+// a reconnect both sides re-send what was not acknowledged (MQTT 3.1.1, 4.4). At most 65,535 messages
+// in flight (the parent checks `maxPaced`): packet identifiers are 16 bits.
 const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 500 });
 client.on('error', () => undefined);
 
