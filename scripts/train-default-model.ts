@@ -705,7 +705,7 @@ async function main(): Promise<void> {
       },
       validate: () => {
         const r = filterLoss(model, validation.seq, null, validation.score);
-        let f: { nll: number } | null = null;
+        let f: { nll: number } | null;
         try {
           f = forecastLoss(model, r.hT, VAL_HORIZONS, validation.future, 0);
         } catch (err) {
