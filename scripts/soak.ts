@@ -165,6 +165,7 @@ class Load {
           samples: SAMPLES_PER_MESSAGE,
           window: 1000,
           maxPaced: MAX_PACED_INFLIGHT,
+          counters: NO_COUNTS,
         },
       });
       this.counters.push({ ...NO_COUNTS });

@@ -32,22 +32,8 @@ client.on('error', () => undefined);
 
 const last = machines.map(() => 0);
 let next = 0;
-const c = {
-  sent: 0,
-  acked: 0,
-  failed: 0,
-  sentReadings: 0,
-  ackedReadings: 0,
-  inflight: 0,
-  /** Readings of the messages in flight (sent, no PUBACK yet): the device's own backlog. */
-  inflightReadings: 0,
-  /** Readings that fell due while the buffer of unacknowledged messages was full. */
-  refusedReadings: 0,
-  /** Connections lost (the broker closed it, or the keep-alive expired) and reconnections. */
-  closes: 0,
-  reconnects: 0,
-  behindS: 0,
-};
+// The counters (all zero), as the parent defines them (scripts/soak.ts `Counters`, with what each means).
+const c = { ...workerData.counters };
 let rate = 0; // readings/s; null = max
 let rateStart = 0;
 let offeredAtRateStart = 0;
@@ -150,7 +136,9 @@ function finish() {
 
 const progress = setInterval(() => parentPort.postMessage({ type: 'progress', ...c }), 1000);
 client.once('connect', () => parentPort.postMessage({ type: 'ready' }));
-client.on('close', () => c.closes++);
+client.on('close', () => {
+  if (!stopping) c.closes++; // not the end() after a stop
+});
 client.on('reconnect', () => c.reconnects++);
 parentPort.on('message', (msg) => {
   if (msg.type === 'rate') {
