@@ -256,9 +256,8 @@ interface Sample {
   pending: number;
   /** Vacuums and analyzes running in PostgreSQL at the sample (`table:phase`), autovacuum's included. */
   vacuums: string[];
-  /** The kernel's dirty page cache and what it is writing back (bytes, /proc/meminfo): the whole machine's. */
+  /** The kernel's dirty page cache (bytes, /proc/meminfo Dirty): the whole machine's. */
   dirty: number | null;
-  writeback: number | null;
   /** CPU time used so far by every process named `postgres` (server and backends; seconds). */
   postgresCpuS: number;
   /** CPU time used so far by this process (the publishers, the sampling; seconds). */
@@ -267,17 +266,19 @@ interface Sample {
   procs: Record<string, ProcSample>;
 }
 
-/** Dirty and Writeback of /proc/meminfo (bytes), null where there is none (not Linux). */
-function dirtyPages(): { dirty: number | null; writeback: number | null } {
+/** CPU time (s) of this process, worker threads included. */
+function harnessCpuS(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** Dirty of /proc/meminfo (bytes), null where there is none (not Linux). */
+function dirtyPages(): number | null {
   try {
-    const info = readFileSync('/proc/meminfo', 'utf8');
-    const kb = (name: string) => {
-      const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(info);
-      return m ? Number(m[1]) * 1024 : null;
-    };
-    return { dirty: kb('Dirty'), writeback: kb('Writeback') };
+    const m = /^Dirty:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
   } catch {
-    return { dirty: null, writeback: null };
+    return null;
   }
 }
 
@@ -525,9 +526,9 @@ async function main(): Promise<void> {
         backlog: Math.max(0, acked - stored),
         pending: totals.inflightReadings,
         vacuums,
-        ...dirtyPages(),
+        dirty: dirtyPages(),
         postgresCpuS: postgresCpu(),
-        harnessCpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+        harnessCpuS: harnessCpuS(),
         apiHealthMs,
         procs: ps,
       };
@@ -805,7 +806,6 @@ async function main(): Promise<void> {
     // Memory: per process over the main window (soak) or over the whole run (overload).
     const main_ = MODE === 'soak' ? windows[0] : { from: windows[0].from, to: windows[windows.length - 1].to };
     const half = main_.from + (main_.to - main_.from) / 2;
-    const overload = windows.find((w) => w.name.startsWith('overload'));
     const minutes = (t: number) => (t - main_.from) / 60_000;
     const halfMin = ((main_.to - half) / 60_000).toFixed(1);
     console.log(
@@ -840,7 +840,6 @@ async function main(): Promise<void> {
         heapFloorSe: number;
         gcMaxMs: number;
         rssPeak: number;
-        overloadPeak: number;
       }
     > = {};
     for (const p of procs) {
@@ -887,13 +886,6 @@ async function main(): Promise<void> {
         heapFloorSe: floorFit.se,
         gcMaxMs: Math.max(...inRun.map((s) => s.procs[p.name].gcMs ?? -Infinity)),
         rssPeak,
-        overloadPeak: overload
-          ? Math.max(
-              ...samples
-                .filter((s) => s.t >= overload.from && s.t <= overload.to)
-                .map((s) => s.procs[p.name]?.rss ?? 0),
-            ) / MiB
-          : NaN,
       };
       memory[p.name] = r;
       const rssCols =

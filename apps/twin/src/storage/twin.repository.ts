@@ -126,14 +126,7 @@ export class TwinRepository {
     return { readings: [...byMachine.values()].flat(), rest };
   }
 
-  /**
-   * Rows of the spans, oldest first, at most `limit`. Each (machine, sensor) pair is read by its own
-   * LATERAL subquery, ordered by time and limited: a range scan of the primary key. Joined to the
-   * whole table instead, with `ORDER BY time LIMIT n`, the planner may walk the time index of every
-   * machine's readings, or scan the table, filtering for the few machines asked for. It did in the
-   * soak once autovacuum's ANALYZE had counted 27 million rows: 25 s of three cores per fetch (two
-   * parallel workers), at which the whole cluster fell behind (docs/reliability.md, session 5).
-   */
+  /** Rows of the spans, oldest first, at most `limit` ({@link fetchReadingsQuery}). */
   private rows(
     spans: readonly FetchSpan[],
     limit: number,
