@@ -82,8 +82,10 @@ describe('store-and-forward publisher -> Mosquitto (MQTT 5)', () => {
   });
 
   it('rides out a broker restart that forgets the shared subscription: nothing lost, nothing re-sent twice', async () => {
-    // The subscriber comes back later than the publisher (500 ms against 50 ms between attempts).
-    const { c: sub, received, redelivered } = await subscriber('saf-restart-sub', false, 500);
+    // The subscriber comes back only when told to (its reconnect timer is a minute), after the
+    // publisher has been answered 0x10 at least once: timing alone could not promise that order
+    // (CI once saw a slow broker start let both reconnect in the same attempt).
+    const { c: sub, received, redelivered } = await subscriber('saf-restart-sub', false, 60_000);
     const conn = await connect('saf-restart-pub');
     const publisher = new StoreAndForwardPublisher(conn, { retryMs: 20, maxRetryMs: 100 });
     let n = 0;
@@ -94,12 +96,19 @@ describe('store-and-forward publisher -> Mosquitto (MQTT 5)', () => {
         await sleep(5);
       }
     })();
+    const waitFor = async (what: string, ok: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!ok() && Date.now() < deadline) await sleep(20);
+      if (!ok()) throw new Error(`timed out waiting for ${what}`);
+    };
     await sleep(200);
     await broker.restart(200);
     // Mosquitto resumes the subscriber's session without its $share subscription until
     // MqttConnection subscribes again; meanwhile the publisher's messages are answered 0x10.
-    const deadline = Date.now() + 10_000;
-    while (!(sub.subscribed && conn.connected) && Date.now() < deadline) await sleep(20);
+    await waitFor('a PUBACK 0x10 after the restart', () => publisher.stats.noSubscribers > 0);
+    expect(sub.connected).toBe(false);
+    sub.client.reconnect();
+    await waitFor('the subscriber to subscribe again', () => sub.subscribed && conn.connected);
     await sleep(300);
     publishing = false;
     await loop;
