@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import mqtt, {
+  UniqueMessageIdProvider,
   type IClientOptions,
   type IConnackPacket,
   type IClientPublishOptions,
@@ -155,6 +156,12 @@ export class MqttConnection {
       // rotated password) is retried with backoff instead of leaving the process offline for good.
       reconnectOnConnackError: true,
       customHandleAcks: options.customHandleAcks,
+      // Packet ids are 16 bits. mqtt.js's default provider hands them out round-robin without
+      // looking at those in flight: the 65,536th unacknowledged QoS 1 publish (a burst, or what
+      // piles up offline during a long broker outage) reuses the id of the first, and the first's
+      // acknowledgement callback is lost for good. This one hands out free ids only and queues
+      // publishes inside mqtt.js while all 65,535 are taken.
+      messageIdProvider: new UniqueMessageIdProvider(),
       ...(options.will && { will: options.will }),
       ...(options.ca && { ca: options.ca }),
     });
