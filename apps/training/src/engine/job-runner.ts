@@ -46,7 +46,7 @@ export async function runJob(
   const sensors = await data.sensors(sel);
   if (sensors.length === 0) throw new Error('no data: no readings in the range');
   const builder = new TrackBuilder(sensors);
-  const readings = await data.forEachChunk(sel, hooks.chunkRows, async (rows) => {
+  const readings = await data.forEachChunk(sel, sensors, hooks.chunkRows, async (rows) => {
     builder.add(rows);
     await hooks.tick();
   });

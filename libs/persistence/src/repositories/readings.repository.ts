@@ -65,20 +65,37 @@ export class ReadingsRepository {
     return rows[0].n;
   }
 
-  /** Raw readings of a machine (optionally one sensor) in [from, to), oldest first. */
+  /** Raw readings of a machine (optionally one sensor) in [from, to), oldest first (see `rangeQuery`). */
   async range(query: ReadingsQuery, limit = 10_000): Promise<Reading[]> {
-    const rows: { machine_id: string; sensor: string; time: Date; value: number }[] = await this.dataSource.query(
-      `SELECT machine_id, sensor, time, value FROM readings
-       WHERE machine_id = $1 AND ($2::text IS NULL OR sensor = $2) AND time >= $3 AND time < $4
-       ORDER BY time, sensor LIMIT $5`,
-      [query.machineId, query.sensor ?? null, query.from, query.to, limit],
-    );
+    const sensors = query.sensor !== undefined ? [query.sensor] : await this.sensorsOf(query.machineId);
+    if (sensors.length === 0) return [];
+    const { text, values } = rangeQuery(query.machineId, sensors, query.from, query.to, limit);
+    const rows: { sensor: string; time: Date; value: number }[] = await this.dataSource.query(text, values);
     return rows.map((r) => ({
-      machineId: r.machine_id,
+      machineId: query.machineId,
       sensor: r.sensor,
       time: new Date(r.time).getTime(),
       value: r.value,
     }));
+  }
+
+  /**
+   * The sensors a machine has readings of, in database order: a loose index scan of the primary
+   * key (machine_id, sensor, time), one probe per sensor, however many readings each one has.
+   */
+  async sensorsOf(machineId: string): Promise<string[]> {
+    const rows: { sensor: string }[] = await this.dataSource.query(
+      `WITH RECURSIVE sensors(sensor) AS (
+         (SELECT sensor FROM readings WHERE machine_id = $1 ORDER BY sensor LIMIT 1)
+         UNION ALL
+         SELECT (SELECT r.sensor FROM readings r WHERE r.machine_id = $1 AND r.sensor > s.sensor
+                 ORDER BY r.sensor LIMIT 1)
+         FROM sensors s WHERE s.sensor IS NOT NULL
+       )
+       SELECT sensor FROM sensors WHERE sensor IS NOT NULL`,
+      [machineId],
+    );
+    return rows.map((r) => r.sensor);
   }
 
   /** Per-minute avg/min/max/count of a machine's readings with buckets starting in [from, to). */
@@ -140,4 +157,31 @@ export class ReadingsRepository {
     );
     return row.n;
   }
+}
+
+/**
+ * The SQL of `ReadingsRepository.range`: the first `limit` readings of a machine's `sensors` in
+ * [from, to), ordered by (time, sensor). Each sensor is a range of the primary key (machine_id,
+ * sensor, time) read in time order, and the planner merges them (Merge Append), so the query reads
+ * about `limit` rows whatever the table holds. A plain `machine_id = $1 AND time ...` cannot
+ * follow the key's order: the planner then either scans the machine's whole history or walks the
+ * time index through every machine's readings of the range (the plan that stalled the twin's fetch
+ * on a large table, docs/twin.md).
+ */
+export function rangeQuery(
+  machineId: string,
+  sensors: readonly string[],
+  from: Date,
+  to: Date,
+  limit: number,
+): { text: string; values: unknown[] } {
+  const branches = sensors.map(
+    (_, i) =>
+      `(SELECT $${i + 5}::text AS sensor, time, value FROM readings
+        WHERE machine_id = $1 AND sensor = $${i + 5} AND time >= $2 AND time < $3 ORDER BY time LIMIT $4)`,
+  );
+  return {
+    text: `SELECT sensor, time, value FROM (${branches.join(' UNION ALL ')}) r ORDER BY time, sensor LIMIT $4`,
+    values: [machineId, from, to, limit, ...sensors],
+  };
 }
