@@ -100,6 +100,7 @@ export interface TwinConfig {
     atol: number;
     warmStart: boolean;
     maxAdvanceMs: number;
+    hostMaxBatch: number;
   };
   maxLagMs: number;
   predictionsIntervalMs: number;
@@ -284,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         atol: e.TWIN_ATOL,
         warmStart: e.TWIN_WARM_START,
         maxAdvanceMs: e.TWIN_MAX_ADVANCE_MS,
+        hostMaxBatch: e.TWIN_HOST_MAX_BATCH,
       },
       maxLagMs: e.TWIN_MAX_LAG_MS,
       predictionsIntervalMs: e.TWIN_PREDICTIONS_INTERVAL_MS,

@@ -184,6 +184,8 @@ export const envSchema = z.object({
   TWIN_ATOL: z.coerce.number().positive().max(1).default(1e-4),
   /** Start each solve from the machines' last accepted step sizes (resumable solves). */
   TWIN_WARM_START: bool(true),
+  /** Rounds of at most this many machines (per model) are computed on the host, larger ones on TensorFlow.js; 0: always TensorFlow.js. */
+  TWIN_HOST_MAX_BATCH: z.coerce.number().int().min(0).default(8),
   /** Longest gap (ms) the latent ODE is integrated over; over a longer silence it is integrated for this long only. */
   TWIN_MAX_ADVANCE_MS: z.coerce
     .number()

@@ -35,6 +35,19 @@ export class MaskedGru {
     this.b = scope.create('b', [3 * H], 'zeros');
   }
 
+  /** The weights copied to the host (`host-kernels.ts`): wx [2D, 3H], wh [H, 2H], un [H, H], b [3H], row-major. */
+  hostForm(): { D: number; H: number; wx: Float64Array; wh: Float64Array; un: Float64Array; b: Float64Array } {
+    const copy = (v: tf.Variable) => Float64Array.from(v.dataSync());
+    return {
+      D: this.inputDim,
+      H: this.hiddenDim,
+      wx: copy(this.wx),
+      wh: copy(this.wh),
+      un: copy(this.un),
+      b: copy(this.b),
+    };
+  }
+
   /**
    * @param h hidden states [B, H]
    * @param x readings [B, D] (values at masked entries are ignored)

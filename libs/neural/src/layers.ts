@@ -96,6 +96,21 @@ const matmulOp = tf.customGrad((...args: unknown[]) => {
   };
 });
 
+/** An affine layer and its activation with the weights on the host (row-major [in, out]), in double precision. */
+export interface HostDenseLayer {
+  inDim: number;
+  outDim: number;
+  w: Float64Array;
+  b: Float64Array;
+  activation: Activation;
+}
+
+/** Copies a layer's weights to the host (a tensor read: once per model, not per evaluation). */
+export function hostLayer(w: tf.Tensor, b: tf.Tensor, activation: Activation): HostDenseLayer {
+  const [inDim, outDim] = w.shape as [number, number];
+  return { inDim, outDim, w: Float64Array.from(w.dataSync()), b: Float64Array.from(b.dataSync()), activation };
+}
+
 /** Configuration of an {@link Mlp}. */
 export interface MlpConfig {
   /** Layer widths from input to output, e.g. [4, 20, 20, 4]. */
@@ -123,6 +138,13 @@ export class Mlp {
       this.layers.push(
         new Dense(scope.scope(`l${i}`), w[i], w[i + 1], config.zeroLast && i + 2 === w.length ? 'zeros' : 'glorot'),
       );
+  }
+
+  /** The layers with their activations and the weights copied to the host (`host-kernels.ts`). */
+  hostForm(): HostDenseLayer[] {
+    const act = this.config.activation ?? 'tanh';
+    const fin = this.config.finalActivation ?? 'linear';
+    return this.layers.map((l, i) => hostLayer(l.w, l.b, i + 1 < this.layers.length ? act : fin));
   }
 
   apply(x: tf.Tensor): tf.Tensor {

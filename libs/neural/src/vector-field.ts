@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FieldVjpResult, PreparedFieldVjp } from '@continuum/ode';
-import { activate, Dense, denseChainVjp, Mlp, type Activation, type ChainLayer } from './layers';
+import {
+  activate,
+  Dense,
+  denseChainVjp,
+  hostLayer,
+  Mlp,
+  type Activation,
+  type ChainLayer,
+  type HostDenseLayer,
+} from './layers';
 import type { ParamScope } from './params';
 
 /** Configuration of a {@link NeuralVectorField}. */
@@ -86,6 +95,17 @@ export class NeuralVectorField {
     if (this.wt) h = tf.add(h, tf.mul(t.rank === 0 ? tf.reshape(t, [1, 1]) : t, this.wt));
     if (!this.rest) return activate(h, this.config.finalActivation ?? 'linear');
     return this.rest.apply(activate(h, this.config.activation ?? 'tanh'));
+  }
+
+  /**
+   * The field's weights copied to the host (read once, here): its affine layers with their
+   * activations and the time row, for evaluating it without tensors (`host-kernels.ts`).
+   */
+  hostForm(): { layers: HostDenseLayer[]; wt: Float64Array | null } {
+    return {
+      layers: this.chain().map((l) => hostLayer(l.w, l.b, l.activation)),
+      wt: this.wt ? Float64Array.from(this.wt.dataSync()) : null,
+    };
   }
 
   /** The field's variables in the order of {@link vjp}'s `dParams`: [w, b of the first layer, wt?, w, b of each further layer]. */

@@ -17,13 +17,21 @@ export { ExplicitRungeKutta, type OdeSolver, type StepResult, type DenseInterpol
 export type { SolverStats } from './stats';
 export type { EventSpec, OdeEvent } from './events';
 export type { ArrayOps, Tolerances } from './backend/array-ops';
-export { Float64Ops } from './backend/float64-ops';
+export { BatchFloat64Ops, Float64Ops } from './backend/float64-ops';
 export { TensorOps } from './backend/tensor-ops';
 export { initTensorBackend, tensorBackend, type TensorBackendOptions } from './backend/tf-backend';
 export { tuneWasmKernels, wasmKernelsTuned } from './backend/wasm-kernels';
 export { integrate, type IntegrateConfig, type IntegrateResult } from './integrate';
 export { odeint, type OdeintOptions, type OdeSolution, type Float64Field, type TensorField } from './odeint';
-export { odeintIntervals, type BatchTimeField, type IntervalsOptions, type IntervalsResult } from './intervals';
+export {
+  odeintIntervals,
+  odeintIntervalsFloat64,
+  type BatchTimeField,
+  type BatchTimeFieldFloat64,
+  type IntervalsOptions,
+  type IntervalsResult,
+  type IntervalsResultFloat64,
+} from './intervals';
 export {
   odeintAdjoint,
   type OdeintAdjointOptions,

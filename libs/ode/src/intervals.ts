@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BatchFloat64Ops } from './backend/float64-ops';
 import { TensorOps } from './backend/tensor-ops';
 import { checkArgument, OdeError } from './errors';
 import { runIntegration, type OdeintOptions } from './odeint';
@@ -88,4 +89,64 @@ export function odeintIntervals(
     if (input !== y0) input.dispose();
     ops.release();
   }
+}
+
+/** Vector field of {@link odeintIntervalsFloat64}: `t` holds each sample's own time (length B), `y` the states [B · d]. */
+export type BatchTimeFieldFloat64 = (t: Float64Array, y: Float64Array) => Float64Array;
+
+/** Result of {@link odeintIntervalsFloat64}: as {@link IntervalsResult}, the states in a `Float64Array` [B · d]. */
+export interface IntervalsResultFloat64 {
+  y: Float64Array;
+  stats: SolverStats;
+  lastStep: number;
+  nextStep: number;
+}
+
+/**
+ * {@link odeintIntervals} on the host, in double precision: the same rescaled solve (sample i from
+ * `t0[i]` to `t1[i]`, t = t0 + s (t1 − t0), shared steps in s ∈ [0, 1], the largest per-sample error
+ * norm) with states in one row-major `Float64Array` [B · d] and no per-operation overhead — for small
+ * batches, where the tensor backend's cost is its per-operation bookkeeping rather than arithmetic.
+ *
+ * @param f vector field f(t [B], y [B · d]) → [B · d]
+ * @param y0 states [B · d] at t0
+ * @param d state dimension
+ * @throws OdeError as `odeint`; 'bad_arguments' for mismatched lengths
+ */
+export function odeintIntervalsFloat64(
+  f: BatchTimeFieldFloat64,
+  y0: Float64Array,
+  d: number,
+  t0: ArrayLike<number>,
+  t1: ArrayLike<number>,
+  options: Omit<OdeintOptions<Float64Array>, 'events'> = {},
+): IntervalsResultFloat64 {
+  const B = t0.length;
+  checkArgument(
+    t1.length === B && y0.length === B * d,
+    `odeintIntervalsFloat64 needs t0, t1 of one length B and y0 of length B·d: B=${B}, t1 has ${t1.length}, y0 has ${y0.length} (d=${d})`,
+  );
+  const start = Float64Array.from(t0);
+  const span = Float64Array.from(t1, (v, i) => v - t0[i]);
+  checkArgument(start.every(Number.isFinite) && span.every(Number.isFinite), 't0 and t1 must be finite');
+  if (span.every((v) => v === 0)) return { y: y0.slice(), stats: emptyStats(true), lastStep: 0, nextStep: 0 };
+  const ops = new BatchFloat64Ops(B, d, { rtol: options.rtol ?? 1e-5, atol: options.atol ?? 1e-6 });
+  const t = new Float64Array(B);
+  const rhs: Rhs<Float64Array> = (s, z) => {
+    for (let i = 0; i < B; i++) t[i] = start[i] + span[i] * s;
+    const dz = f(t, z);
+    if (!(dz instanceof Float64Array) || dz.length !== B * d)
+      throw new OdeError(
+        'bad_arguments',
+        `Shape mismatch: the vector field returned ${dz instanceof Float64Array ? dz.length : typeof dz} values for ${B * d} states`,
+      );
+    const out = new Float64Array(B * d);
+    for (let i = 0; i < B; i++) {
+      const c = span[i];
+      for (let j = i * d, e = j + d; j < e; j++) out[j] = dz[j] * c;
+    }
+    return out;
+  };
+  const r = runIntegration(ops, rhs, y0, [0, 1], options);
+  return { y: r.ys[1], stats: r.stats, lastStep: r.lastStep, nextStep: r.nextStep };
 }

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { odeint, odeintIntervals, type IntervalsResult } from '@continuum/ode';
+import { odeint, odeintIntervals, odeintIntervalsFloat64 } from '@continuum/ode';
+import type { SolverStats } from '@continuum/ode';
+import { HostOdeRnn } from './host-kernels';
 import type { TwinModel } from './twin-model';
 
 /** How the twin integrates a model's latent ODE between readings. */
@@ -15,6 +17,8 @@ export interface TwinSolverSettings {
   warmStart: boolean;
   /** Constant step in rescaled time instead of adaptive steps (tests: identical steps batched and alone). */
   stepSize?: number;
+  /** Rounds of at most this many machines run on the host (default {@link HOST_MAX_BATCH}; 0: always TensorFlow.js). */
+  hostMaxBatch?: number;
 }
 
 export const DEFAULT_SOLVER: TwinSolverSettings = {
@@ -88,23 +92,31 @@ export interface BankForecast {
   nfe: number;
 }
 
+/**
+ * Rounds of at most this many machines run on the host ({@link HostOdeRnn}, `odeintIntervalsFloat64`),
+ * larger ones on TensorFlow.js: for small rounds the tensor path's cost is its per-operation
+ * bookkeeping, for large ones its batched kernels win. With the shipped models on the WASM backend
+ * the host is 9x faster for one machine, 1.5x for 8, even at 12 and slower beyond
+ * (`npm run bench:model-bank`, docs/benchmarks.md).
+ */
+export const HOST_MAX_BATCH = 8;
+
 const PRIOR_LATENT_VAR = 0.05;
 const LATENT_VAR_FLOOR = 1e-4;
 const LATENT_VAR_DECAY = 0.1;
 
 /**
- * The twins of every machine that runs one model, in backend tensors: one [capacity, H] state tensor
- * (plus a host mirror for checkpoints and summaries), each machine's twin time, last accepted step and
- * latent spread. {@link step} advances a whole round of machines at once — one gather, one
- * `odeintIntervals` solve over every machine's own interval (rescaled time, Rubanova et al. 2019), one
- * read-out, one masked-GRU update, one scatter back and one download — so nothing on the hot path is a
- * per-machine tensor operation.
+ * The twins of every machine that runs one model: each machine's latent state (host memory, [capacity,
+ * H]), twin time, last accepted step and latent spread. {@link step} advances a whole round of machines
+ * at once — one `odeintIntervals` solve over every machine's own interval (rescaled time, Rubanova et
+ * al. 2019), one read-out, one masked-GRU update — so nothing on the hot path is a per-machine
+ * operation: on TensorFlow.js (one upload, one download) for rounds of more than `hostMaxBatch`
+ * machines, on the host in double precision ({@link HostOdeRnn}) for smaller ones.
  */
 export class ModelBank {
   readonly H: number;
   readonly D: number;
   private capacity = 0;
-  private state: tf.Tensor;
   private host = new Float32Array(0);
   private times = new Float64Array(0);
   private steps = new Float64Array(0);
@@ -113,6 +125,9 @@ export class ModelBank {
   private readonly slotOf = new Map<string, number>();
   private machineAt: (string | undefined)[] = [];
   private readonly freeSlots: number[] = [];
+  private kernels: HostOdeRnn | undefined;
+  /** Rounds of at most this many machines run on the host (0: always TensorFlow.js). */
+  readonly hostMaxBatch: number;
 
   constructor(
     readonly model: TwinModel,
@@ -121,7 +136,7 @@ export class ModelBank {
   ) {
     this.H = model.model.config.hiddenDim;
     this.D = model.model.config.obsDim;
-    this.state = tf.zeros([0, this.H]);
+    this.hostMaxBatch = solver.hostMaxBatch ?? HOST_MAX_BATCH;
     this.grow(initialCapacity);
   }
 
@@ -171,11 +186,6 @@ export class ModelBank {
   private grow(capacity: number): void {
     const old = this.capacity;
     if (capacity <= old) return;
-    const extra = tf.zeros([capacity - old, this.H]);
-    const next = tf.concat([this.state, extra], 0);
-    extra.dispose();
-    this.state.dispose();
-    this.state = next;
     const host = new Float32Array(capacity * this.H);
     host.set(this.host);
     this.host = host;
@@ -196,25 +206,8 @@ export class ModelBank {
     this.capacity = capacity;
   }
 
-  /** Writes host rows into the state tensor (restores, resets): one scatter for all of them. */
-  private writeRows(slots: number[]): void {
-    if (slots.length === 0) return;
-    const rows = new Float32Array(slots.length * this.H);
-    slots.forEach((s, i) => rows.set(this.host.subarray(s * this.H, (s + 1) * this.H), i * this.H));
-    const next = tf.tidy(() =>
-      tf.tensorScatterUpdate(
-        this.state,
-        tf.tensor2d(Int32Array.from(slots), [slots.length, 1], 'int32'),
-        tf.tensor2d(rows, [slots.length, this.H]),
-      ),
-    );
-    this.state.dispose();
-    this.state = next;
-  }
-
   /** Sets machines' states (from checkpoints), allocating slots as needed. */
   restore(states: readonly SlotState[]): void {
-    const slots: number[] = [];
     for (const st of states) {
       if (st.h.length !== this.H || st.latentVar.length !== this.H) continue;
       const s = this.slot(st.machineId);
@@ -225,9 +218,7 @@ export class ModelBank {
       this.times[s] = st.timeMs;
       this.steps[s] = st.stepUnits;
       this.updateCounts[s] = st.updates;
-      slots.push(s);
     }
-    this.writeRows(slots);
   }
 
   /** The machines' states as checkpoints hold them (from the host mirror; no tensor read). */
@@ -256,7 +247,6 @@ export class ModelBank {
 
   /** Forgets machines (their slots are zeroed and reused). */
   remove(machineIds: Iterable<string>): void {
-    const slots: number[] = [];
     for (const id of machineIds) {
       const s = this.slotOf.get(id);
       if (s === undefined) continue;
@@ -264,9 +254,7 @@ export class ModelBank {
       this.machineAt[s] = undefined;
       this.clearSlot(s);
       this.freeSlots.push(s);
-      slots.push(s);
     }
-    this.writeRows(slots);
   }
 
   /**
@@ -303,32 +291,56 @@ export class ModelBank {
       const d = i % D;
       x[i] = mask[i] ? (values[i] - offset[d]) / scale[d] : 0;
     }
-    let result: IntervalsResult | undefined;
-    const field = this.model.model.rnn.field;
-    const [next, packed] = tf.tidy(() => {
-      const idx = tf.tensor1d(slots, 'int32');
-      const h0 = tf.gather(this.state, idx);
-      let prior = h0;
+    const options = {
+      method: this.solver.method as never,
+      rtol: this.solver.rtol,
+      atol: this.solver.atol,
+      maxSteps: this.solver.maxSteps,
+      ...(this.solver.stepSize !== undefined ? { stepSize: this.solver.stepSize } : {}),
+      ...(firstStep > 0 && this.solver.stepSize === undefined ? { firstStep } : {}),
+    };
+    const h0 = new Float64Array(B * H);
+    for (let i = 0; i < B; i++) for (let j = 0; j < H; j++) h0[i * H + j] = this.host[slots[i] * H + j];
+    // Per machine: D means, D log variances, H updated states, H innovations (update − prior).
+    let result: { stats: SolverStats; nextStep: number } | undefined;
+    let data: ArrayLike<number>;
+    if (B <= this.hostMaxBatch) {
+      const k = (this.kernels ??= HostOdeRnn.from(this.model.model));
+      let prior: Float64Array = h0;
       if (maxSpan > 0) {
-        result = odeintIntervals((t, z) => field.apply(t, z), h0, t0, spans, {
-          method: this.solver.method as never,
-          rtol: this.solver.rtol,
-          atol: this.solver.atol,
-          maxSteps: this.solver.maxSteps,
-          ...(this.solver.stepSize !== undefined ? { stepSize: this.solver.stepSize } : {}),
-          ...(firstStep > 0 && this.solver.stepSize === undefined ? { firstStep } : {}),
-        });
-        prior = result.y;
+        const r = odeintIntervalsFloat64((t, z) => k.field(t, z), h0, H, t0, spans, options);
+        result = r;
+        prior = r.y;
       }
-      const { mean, logVar } = this.model.model.readout(prior);
-      const post = this.model.model.rnn.gru.update(prior, tf.tensor2d(x, [B, D]), tf.tensor2d(mask, [B, D]));
-      const updated = tf.tensorScatterUpdate(this.state, tf.reshape(idx, [B, 1]), post);
-      return [updated, tf.concat([mean, logVar, post, tf.sub(post, prior)], 1)];
-    });
-    this.state.dispose();
-    this.state = next;
-    const data = packed.dataSync() as Float32Array;
-    packed.dispose();
+      const out = k.readout(prior, B);
+      const post = k.gru(prior, x, mask, B);
+      const packed = new Float64Array(B * (2 * D + 2 * H));
+      for (let i = 0; i < B; i++) {
+        const row = i * (2 * D + 2 * H);
+        for (let d = 0; d < 2 * D; d++) packed[row + d] = out[i * 2 * D + d];
+        for (let j = 0; j < H; j++) {
+          packed[row + 2 * D + j] = post[i * H + j];
+          packed[row + 2 * D + H + j] = post[i * H + j] - prior[i * H + j];
+        }
+      }
+      data = packed;
+    } else {
+      const field = this.model.model.rnn.field;
+      const packed = tf.tidy(() => {
+        const start = tf.tensor2d(Float32Array.from(h0), [B, H]);
+        let prior: tf.Tensor = start;
+        if (maxSpan > 0) {
+          const r = odeintIntervals((t, z) => field.apply(t, z), start, t0, spans, options);
+          result = r;
+          prior = r.y;
+        }
+        const { mean, logVar } = this.model.model.readout(prior);
+        const post = this.model.model.rnn.gru.update(prior, tf.tensor2d(x, [B, D]), tf.tensor2d(mask, [B, D]));
+        return tf.concat([mean, logVar, post, tf.sub(post, prior)], 1);
+      });
+      data = packed.dataSync() as Float32Array;
+      packed.dispose();
+    }
     const W = 2 * D + 2 * H;
     const mean = new Float64Array(B * D);
     const std = new Float64Array(B * D);
@@ -450,8 +462,6 @@ export class ModelBank {
     return { machineIds: ids, M, S, K, offsetsUnits, mean, draws, nfe };
   }
 
-  /** Frees the state tensor. */
-  dispose(): void {
-    this.state.dispose();
-  }
+  /** Nothing to free since the states live in host memory; kept for callers that dispose banks. */
+  dispose(): void {}
 }
