@@ -17,7 +17,7 @@ export { ExplicitRungeKutta, type OdeSolver, type StepResult, type DenseInterpol
 export type { SolverStats } from './stats';
 export type { EventSpec, OdeEvent } from './events';
 export type { ArrayOps, Tolerances } from './backend/array-ops';
-export { BatchFloat64Ops, Float64Ops } from './backend/float64-ops';
+export { Float64Ops } from './backend/float64-ops';
 export { TensorOps } from './backend/tensor-ops';
 export { initTensorBackend, tensorBackend, type TensorBackendOptions } from './backend/tf-backend';
 export { tuneWasmKernels, wasmKernelsTuned } from './backend/wasm-kernels';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  BatchFloat64Ops,
+  Float64Ops,
   initTensorBackend,
   odeint,
   odeintIntervals,
@@ -146,9 +146,9 @@ describe('odeintIntervalsFloat64', () => {
   });
 });
 
-describe('BatchFloat64Ops', () => {
+describe('Float64Ops over a batch of rows', () => {
   it('takes the largest per-row scaled RMS norm, with per-component atol', () => {
-    const ops = new BatchFloat64Ops(2, 2, { rtol: 0.1, atol: [1, 2] });
+    const ops = new Float64Ops(2, { rtol: 0.1, atol: [1, 2] }, 2);
     const x = Float64Array.of(1, 2, 3, 0);
     const ref = Float64Array.of(0, 0, 10, 0);
     // Row 0: (1/1)² + (2/2)² → 1; row 1: (3/(1 + 0.1·10))² + 0 → 2.25 / 2.
@@ -156,6 +156,6 @@ describe('BatchFloat64Ops', () => {
     expect(ops.scaledNorm(Float64Array.of(1, NaN, 0, 0), ref, null)).toBeNaN();
     expect(ops.scaledNorm(Float64Array.of(0, 0, Infinity, 0), ref, null)).toBe(Infinity);
     expect(Array.from(ops.combine(Float64Array.of(1, 1, 1, 1), [2, 0], [x, x]))).toEqual([3, 5, 7, 1]);
-    expect(() => new BatchFloat64Ops(2, 2, { rtol: 0.1, atol: [1] })).toThrow(/atol/);
+    expect(() => new Float64Ops(2, { rtol: 0.1, atol: [1] }, 2)).toThrow(/atol/);
   });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BatchFloat64Ops } from './backend/float64-ops';
+import { Float64Ops } from './backend/float64-ops';
 import { TensorOps } from './backend/tensor-ops';
 import { checkArgument, OdeError } from './errors';
 import { runIntegration, type OdeintOptions } from './odeint';
@@ -130,7 +130,7 @@ export function odeintIntervalsFloat64(
   const span = Float64Array.from(t1, (v, i) => v - t0[i]);
   checkArgument(start.every(Number.isFinite) && span.every(Number.isFinite), 't0 and t1 must be finite');
   if (span.every((v) => v === 0)) return { y: y0.slice(), stats: emptyStats(true), lastStep: 0, nextStep: 0 };
-  const ops = new BatchFloat64Ops(B, d, { rtol: options.rtol ?? 1e-5, atol: options.atol ?? 1e-6 });
+  const ops = new Float64Ops(d, { rtol: options.rtol ?? 1e-5, atol: options.atol ?? 1e-6 }, B);
   const t = new Float64Array(B);
   const rhs: Rhs<Float64Array> = (s, z) => {
     for (let i = 0; i < B; i++) t[i] = start[i] + span[i] * s;

@@ -11,4 +11,5 @@ export {
   type OpenTestDatabase,
   type TestDatabase,
 } from './testing/test-database';
+export { queryPlanNodes, type PlanNode } from './testing/query-plan';
 export { toAlertMessage } from './alert-message';

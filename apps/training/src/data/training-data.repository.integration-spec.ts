@@ -1,5 +1,6 @@
 import {
   openTestDatabase,
+  queryPlanNodes,
   ReadingsRepository,
   testDatabaseModes,
   type OpenTestDatabase,
@@ -15,14 +16,7 @@ import { sensorPageQuery, TrainingDataRepository, type DataSelection } from './t
 const T0 = Date.UTC(2025, 2, 1);
 const SENSORS = ['flow', 'pressure', 'temperature'];
 
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  Plans?: PlanNode[];
-}
 
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 
 /** Irregular readings: each sensor of each machine its own cadence, many times shared across sensors. */
 function fleet(machines: string[]): Reading[] {
@@ -94,10 +88,7 @@ describe.each(testDatabaseModes())('training data: streaming read (%s database)'
     ['a later page', T0 + 40_000],
   ])('reads %s of a (machine, sensor) by a range scan of the primary key', async (_name, afterMs) => {
     const { text, values } = sensorPageQuery('pump-a', 'pressure', sel, afterMs, 5000);
-    const [row] = await tdb.db.dataSource.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
-    const plan = (typeof row['QUERY PLAN'] === 'string' ? JSON.parse(row['QUERY PLAN']) : row['QUERY PLAN'])[0]
-      .Plan as PlanNode;
-    const all = nodes(plan);
+    const all = await queryPlanNodes(tdb.db.dataSource, text, values);
     expect(all.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
     const indexScans = all.filter((n) => n['Index Name'] !== undefined);
     expect(indexScans.length).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 import {
   openTestDatabase,
+  queryPlanNodes,
   ReadingsRepository,
   testDatabaseModes,
   type Database,
@@ -16,19 +17,6 @@ const SENSORS = ['temperature', 'vibration', 'current'];
 const T0 = Date.UTC(2025, 5, 1);
 /** Other machines' readings in the same time range: 60 machines x 4 sensors x 1,000 times. */
 const OTHERS = { machines: 60, sensors: 4, times: 1000 };
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  Plans?: PlanNode[];
-}
-
-/** Every node of a plan, depth first. */
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
 
 describe.each(testDatabaseModes())('twin fetch (%s database)', (mode) => {
   let tdb: OpenTestDatabase;
@@ -88,10 +76,7 @@ describe.each(testDatabaseModes())('twin fetch (%s database)', (mode) => {
     // As the application runs it (a prepared statement): the generic plan, which does not know the spans.
     await db.dataSource.query(`SET plan_cache_mode = force_generic_plan`);
     try {
-      const [row] = await db.dataSource.query(`EXPLAIN (FORMAT JSON) ${query.text}`, query.values);
-      const plan = (typeof row['QUERY PLAN'] === 'string' ? JSON.parse(row['QUERY PLAN']) : row['QUERY PLAN'])[0]
-        .Plan as PlanNode;
-      const all = nodes(plan);
+      const all = await queryPlanNodes(db.dataSource, query.text, query.values);
       // No scan of a whole table or chunk; every index used is the primary key (on TimescaleDB the
       // chunks' copies of it, under a ChunkAppend), searched by machine, sensor and time.
       expect(all.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);

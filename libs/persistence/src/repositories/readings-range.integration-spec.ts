@@ -1,5 +1,6 @@
 import {
   openTestDatabase,
+  queryPlanNodes,
   rangeQuery,
   ReadingsRepository,
   testDatabaseModes,
@@ -22,16 +23,6 @@ const SERIES: Record<string, number[]> = {
 };
 /** Other machines' readings in the same time range: 60 machines x 4 sensors x 1,000 times. */
 const OTHERS = { machines: 60, sensors: 4, times: 1000 };
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-}
-
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 
 /** What `range` must return, computed here from the inserted readings. */
 function expected(all: Reading[], q: ReadingsQuery, limit: number): Reading[] {
@@ -104,10 +95,7 @@ describe.each(testDatabaseModes())('readings range (%s database)', (mode) => {
   ])('reads %s as merged range scans of the primary key, no more rows than asked', async (_name, sensors, limit) => {
     const { text, values } = rangeQuery(MACHINE, sensors, new Date(T0), new Date(T0 + 3_600_000), limit);
     // Planned with its parameters, as the application's (unnamed) statements are.
-    const [row] = await tdb.db.dataSource.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
-    const plan = (typeof row['QUERY PLAN'] === 'string' ? JSON.parse(row['QUERY PLAN']) : row['QUERY PLAN'])[0]
-      .Plan as PlanNode;
-    const all = nodes(plan);
+    const all = await queryPlanNodes(tdb.db.dataSource, text, values, { analyze: true });
     expect(all.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
     const indexScans = all.filter((n) => n['Index Name'] !== undefined);
     expect(indexScans.length).toBeGreaterThanOrEqual(sensors.length);
