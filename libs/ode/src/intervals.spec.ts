@@ -141,6 +141,7 @@ describe('odeintIntervalsFloat64', () => {
     expect(Array.from(empty.y)).toEqual(Array.from(y0));
     expect(empty.stats.nfe).toBe(0);
     expect(() => odeintIntervalsFloat64(hostField, y0, 3, [0], [1])).toThrow(OdeError);
+    expect(() => odeintIntervalsFloat64(hostField, y0, 3, [NaN, ...t0.slice(1)], t1)).toThrow(/finite/);
     expect(() => odeintIntervalsFloat64(hostField, y0.subarray(1), 3, t0, t1)).toThrow(/B·d/);
     expect(() => odeintIntervalsFloat64(() => new Float64Array(2), y0, 3, t0, t1)).toThrow(/Shape mismatch/);
   });

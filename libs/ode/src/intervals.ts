@@ -56,12 +56,7 @@ export function odeintIntervals(
     t0.length === B && t1.length === B,
     `t0 and t1 must have one entry per sample: B=${B}, t0 has ${t0.length}, t1 has ${t1.length}`,
   );
-  const start = Float32Array.from(t0);
-  const span = Float32Array.from(t1, (v, i) => v - t0[i]);
-  checkArgument(
-    Array.from(start).every(Number.isFinite) && Array.from(span).every(Number.isFinite),
-    't0 and t1 must be finite',
-  );
+  const { start, span } = rescaling(t0, t1, Float32Array);
   if (span.every((v) => v === 0)) return { y: tf.clone(y0), stats: emptyStats(true), lastStep: 0, nextStep: 0 };
 
   const rtol = options.rtol ?? 1e-5;
@@ -126,9 +121,7 @@ export function odeintIntervalsFloat64(
     t1.length === B && y0.length === B * d,
     `odeintIntervalsFloat64 needs t0, t1 of one length B and y0 of length B·d: B=${B}, t1 has ${t1.length}, y0 has ${y0.length} (d=${d})`,
   );
-  const start = Float64Array.from(t0);
-  const span = Float64Array.from(t1, (v, i) => v - t0[i]);
-  checkArgument(start.every(Number.isFinite) && span.every(Number.isFinite), 't0 and t1 must be finite');
+  const { start, span } = rescaling(t0, t1, Float64Array);
   if (span.every((v) => v === 0)) return { y: y0.slice(), stats: emptyStats(true), lastStep: 0, nextStep: 0 };
   const ops = new Float64Ops(d, { rtol: options.rtol ?? 1e-5, atol: options.atol ?? 1e-6 }, B);
   const t = new Float64Array(B);
@@ -149,4 +142,19 @@ export function odeintIntervalsFloat64(
   };
   const r = runIntegration(ops, rhs, y0, [0, 1], options);
   return { y: r.ys[1], stats: r.stats, lastStep: r.lastStep, nextStep: r.nextStep };
+}
+
+/** Each sample's start and interval length (t1 − t0) in the backend's precision; both must be finite. */
+function rescaling<A extends Float32Array | Float64Array>(
+  t0: ArrayLike<number>,
+  t1: ArrayLike<number>,
+  Array_: { from(a: ArrayLike<number>, f?: (v: number, i: number) => number): A },
+): { start: A; span: A } {
+  const start = Array_.from(t0);
+  const span = Array_.from(t1, (v, i) => v - t0[i]);
+  checkArgument(
+    Array.from(start).every(Number.isFinite) && Array.from(span).every(Number.isFinite),
+    't0 and t1 must be finite',
+  );
+  return { start, span };
 }

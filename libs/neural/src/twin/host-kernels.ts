@@ -19,6 +19,23 @@ function activation(x: number, a: Activation): number {
   }
 }
 
+/** out[o0 ..] += x[x0 .. x0 + inDim] · W for W [inDim, outDim] row-major (zero inputs skipped). */
+function addProduct(
+  out: Float64Array,
+  o0: number,
+  x: ArrayLike<number>,
+  x0: number,
+  w: Float64Array,
+  inDim: number,
+  outDim: number,
+): void {
+  for (let k = 0; k < inDim; k++) {
+    const xv = x[x0 + k];
+    if (xv === 0) continue;
+    for (let o = 0, w0 = k * outDim; o < outDim; o++) out[o0 + o] += xv * w[w0 + o];
+  }
+}
+
 /**
  * act(x W + b (+ t·wt)) for x [B, in] row-major; `t` (one time per row) and `wt` [out] add the time
  * input of a non-autonomous field's first layer.
@@ -33,11 +50,7 @@ function dense(x: Float64Array, B: number, l: HostDenseLayer, t?: Float64Array, 
       const ti = t[i];
       for (let o = 0; o < outDim; o++) out[o0 + o] += ti * wt[o];
     }
-    for (let k = 0, x0 = i * inDim; k < inDim; k++) {
-      const xv = x[x0 + k];
-      if (xv === 0) continue;
-      for (let o = 0, w0 = k * outDim; o < outDim; o++) out[o0 + o] += xv * w[w0 + o];
-    }
+    addProduct(out, o0, x, i * inDim, w, inDim, outDim);
     if (l.activation !== 'linear') for (let o = o0; o < o0 + outDim; o++) out[o] = activation(out[o], l.activation);
   }
   return out;
@@ -98,6 +111,7 @@ export class HostOdeRnn {
   gru(h: Float64Array, x: ArrayLike<number>, mask: ArrayLike<number>, B: number): Float64Array {
     const { wx, wh, un, b, D, H } = this.gruWeights;
     const out = new Float64Array(B * H);
+    const inp = new Float64Array(2 * D);
     const xw = new Float64Array(3 * H);
     const hw = new Float64Array(2 * H);
     const rh = new Float64Array(H);
@@ -105,32 +119,23 @@ export class HostOdeRnn {
     for (let i = 0; i < B; i++) {
       const h0 = i * H;
       let any = false;
-      for (let d = 0; d < D; d++) if (mask[i * D + d]) any = true;
+      for (let d = 0; d < D; d++) {
+        const m = mask[i * D + d] ? 1 : 0;
+        inp[d] = m ? x[i * D + d] : 0;
+        inp[D + d] = m;
+        if (m) any = true;
+      }
       if (!any) {
         out.set(h.subarray(h0, h0 + H), h0);
         continue;
       }
-      // [x ⊙ m, m] W_x + b
-      xw.set(b);
-      for (let k = 0; k < 2 * D; k++) {
-        const v = k < D ? (mask[i * D + k] ? x[i * D + k] : 0) : mask[i * D + k - D] ? 1 : 0;
-        if (v === 0) continue;
-        for (let o = 0, w0 = k * 3 * H; o < 3 * H; o++) xw[o] += v * wx[w0 + o];
-      }
-      // h W_h (gates u, r)
-      hw.fill(0);
-      for (let k = 0; k < H; k++) {
-        const v = h[h0 + k];
-        if (v === 0) continue;
-        for (let o = 0, w0 = k * 2 * H; o < 2 * H; o++) hw[o] += v * wh[w0 + o];
-      }
+      xw.set(b); // [x ⊙ m, m] W_x + b
+      addProduct(xw, 0, inp, 0, wx, 2 * D, 3 * H);
+      hw.fill(0); // h W_h (gates u, r)
+      addProduct(hw, 0, h, h0, wh, H, 2 * H);
       for (let j = 0; j < H; j++) rh[j] = sigmoid(xw[H + j] + hw[H + j]) * h[h0 + j];
       nn.fill(0);
-      for (let k = 0; k < H; k++) {
-        const v = rh[k];
-        if (v === 0) continue;
-        for (let o = 0, w0 = k * H; o < H; o++) nn[o] += v * un[w0 + o];
-      }
+      addProduct(nn, 0, rh, 0, un, H, H);
       for (let j = 0; j < H; j++) {
         const u = sigmoid(xw[j] + hw[j]);
         const n = Math.tanh(xw[2 * H + j] + nn[j]);
