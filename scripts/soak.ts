@@ -260,6 +260,20 @@ interface Sample {
   dirty: number | null;
   /** CPU time used so far by every process named `postgres` (server and backends; seconds). */
   postgresCpuS: number;
+  /**
+   * The same split by who: a client backend by its connection's application_name (each app's
+   * instance name, `soak` for the harness), any other by its backend type (autovacuum worker,
+   * checkpointer, walwriter, ...); `postmaster` for the server itself.
+   */
+  postgresCpuBy: Record<string, number>;
+  /** pg_stat_bgwriter so far: checkpoints, and the buffers written by each writer (the backends' own writes are evictions). */
+  bgwriter: {
+    checkpoints: number;
+    checkpointMs: number;
+    byCheckpointer: number;
+    byBgwriter: number;
+    byBackends: number;
+  };
   /** CPU time used so far by this process (the publishers, the sampling; seconds). */
   harnessCpuS: number;
   apiHealthMs: number;
@@ -303,12 +317,24 @@ function cpuOf(pid: number | string): { comm: string; cpuS: number } | null {
 /**
  * CPU time (s) used by processes named `postgres` since the first call, summed per process from one
  * call to the next: backends come and go, and a plain sum over the live ones would drop an exited
- * backend's time (a process first seen counts whole: it started since the last call).
+ * backend's time (a process first seen counts whole: it started since the last call). `who` names
+ * the processes pg_stat_activity knows (by pid); the total is also split by those names.
  */
-const postgresSeen = new Map<string, number>();
+/** A process pg_stat_activity does not list: the server itself, or what its title says it is. */
+function postgresTitle(pid: string): string {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.startsWith('postgres: ') ? cmdline.slice(10).split(/\s+/)[0] : 'postmaster';
+  } catch {
+    return 'other';
+  }
+}
+
+const postgresSeen = new Map<string, { cpuS: number; who: string }>();
+const postgresBy: Record<string, number> = {};
 let postgresTotal = 0;
 let postgresCalls = 0;
-function postgresCpu(): number {
+function postgresCpu(who: Map<string, string>): { total: number; by: Record<string, number> } {
   const first = postgresCalls++ === 0;
   const live = new Set<string>();
   for (const pid of readdirSync('/proc')) {
@@ -317,11 +343,16 @@ function postgresCpu(): number {
     if (c?.comm !== 'postgres') continue;
     live.add(pid);
     const before = postgresSeen.get(pid);
-    if (!first) postgresTotal += c.cpuS - (before ?? 0);
-    postgresSeen.set(pid, c.cpuS);
+    const name = who.get(pid) ?? before?.who ?? postgresTitle(pid);
+    if (!first) {
+      const used = c.cpuS - (before?.cpuS ?? 0);
+      postgresTotal += used;
+      postgresBy[name] = (postgresBy[name] ?? 0) + used;
+    }
+    postgresSeen.set(pid, { cpuS: c.cpuS, who: name });
   }
   for (const pid of postgresSeen.keys()) if (!live.has(pid)) postgresSeen.delete(pid);
-  return postgresTotal;
+  return { total: postgresTotal, by: { ...postgresBy } };
 }
 
 function rssOf(pid: number | undefined): number | null {
@@ -409,7 +440,12 @@ async function main(): Promise<void> {
     // The harness's own queries stay light: one (machine, s0) range of the primary key at a time (a
     // LATERAL per machine; with `machine_id = ANY(...)` PostgreSQL walked the time index through every
     // reading of the window, 2-9 s every 30 s in session 5's run C) and no parallel workers.
-    const db = new Pool({ connectionString: pg.url, max: 3, options: '-c max_parallel_workers_per_gather=0' });
+    const db = new Pool({
+      connectionString: pg.url,
+      max: 3,
+      application_name: 'soak',
+      options: '-c max_parallel_workers_per_gather=0',
+    });
     db.on('error', () => undefined);
     const q = async <T = Record<string, any>>(sql: string, params: unknown[] = []) =>
       (await db.query(sql, params)).rows as T[];
@@ -494,6 +530,18 @@ async function main(): Promise<void> {
            UNION ALL SELECT relid::regclass || ':analyze' FROM pg_stat_progress_analyze`,
         )
       ).map((r) => r.v);
+      // Who each PostgreSQL process is: the apps name their connections (PGAPPNAME, set per instance).
+      const who = new Map<string, string>();
+      for (const r of await q<{ pid: number; who: string }>(
+        `SELECT pid, CASE WHEN backend_type = 'client backend' THEN coalesce(nullif(application_name, ''), 'client')
+                          ELSE backend_type END AS who FROM pg_stat_activity`,
+      ))
+        who.set(String(r.pid), r.who.replace(/-\d+$/, ''));
+      const pgCpu = postgresCpu(who);
+      const [bg] = await q<Record<string, string>>(
+        `SELECT checkpoints_timed + checkpoints_req AS checkpoints, checkpoint_write_time + checkpoint_sync_time AS ms,
+                buffers_checkpoint, buffers_clean, buffers_backend FROM pg_stat_bgwriter`,
+      );
       const totals = loadGen.totals;
       const acked = totals.ackedReadings + plant!.acked.size;
       const t0 = performance.now();
@@ -527,7 +575,15 @@ async function main(): Promise<void> {
         pending: totals.inflightReadings,
         vacuums,
         dirty: dirtyPages(),
-        postgresCpuS: postgresCpu(),
+        postgresCpuS: pgCpu.total,
+        postgresCpuBy: pgCpu.by,
+        bgwriter: {
+          checkpoints: Number(bg.checkpoints),
+          checkpointMs: Number(bg.ms),
+          byCheckpointer: Number(bg.buffers_checkpoint),
+          byBgwriter: Number(bg.buffers_clean),
+          byBackends: Number(bg.buffers_backend),
+        },
         harnessCpuS: harnessCpuS(),
         apiHealthMs,
         procs: ps,
@@ -771,6 +827,8 @@ async function main(): Promise<void> {
       // CPU in cores over the minute: processes of one kind summed (ingestion-1 + ingestion-2 = ingestion).
       const [a, b] = [inMinute[0], inMinute[inMinute.length - 1]];
       const cores: Record<string, number> = {};
+      const pgCores: Record<string, number> = {};
+      let writes = '—';
       if (a && b && b.t > a.t) {
         const dt = (b.t - a.t) / 1000;
         for (const name of Object.keys(b.procs)) {
@@ -779,27 +837,42 @@ async function main(): Promise<void> {
             cores[name.replace(/-\d+$/, '')] = (cores[name.replace(/-\d+$/, '')] ?? 0) + used / dt;
         }
         cores.postgres = (b.postgresCpuS - a.postgresCpuS) / dt;
+        for (const [who, used] of Object.entries(b.postgresCpuBy ?? {}))
+          pgCores[who] = (used - (a.postgresCpuBy?.[who] ?? 0)) / dt;
+        if (a.bgwriter && b.bgwriter) {
+          const d = (k: keyof Sample['bgwriter']) => b.bgwriter[k] - a.bgwriter[k];
+          writes =
+            `${d('checkpoints')} (${fmt(d('checkpointMs') / 1000)} s); ` +
+            `${fmt(d('byCheckpointer') / dt)} / ${fmt(d('byBgwriter') / dt)} / ${fmt(d('byBackends') / dt)}`;
+        }
         cores.harness = (b.harnessCpuS - a.harnessCpuS) / dt;
       }
       const cpu = Object.entries(cores)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ');
+      const pgCpu = Object.entries(pgCores)
+        .filter(([, v]) => v >= 0.005)
+        .sort((x, y) => y[1] - x[1])
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(', ');
       return {
         vacuums: [...seen].map(([table, k]) => `${table} ${k}/${inMinute.length}`).join(', ') || '—',
         dirty,
         cpu: cpu || '—',
+        pgCpu: pgCpu || '—',
+        writes,
       };
     };
     console.log('\nlatency, publish -> commit, per minute of publish time (load readings; ms):');
     console.log(
-      '| minute | phase | messages | p50 | p99 | max | vacuum or analyze running (samples) | dirty page cache, max (MiB) | CPU (cores) |\n' +
-        '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| minute | phase | messages | p50 | p99 | max | vacuum or analyze running (samples) | dirty page cache, max (MiB) | CPU (cores) | PostgreSQL CPU by process (cores) | checkpoints (time); buffers/s written by checkpointer / bgwriter / backends |\n' +
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const m of perMinute) {
       const from = windows[0].from + m.minute * 60_000;
       const pg = vacuumsIn(from);
       console.log(
-        `| ${m.minute + 1} | ${phaseAt(from + 30_000)} | ${fmt(m.n)} | ${fmt(m.p50)} | ${fmt(m.p99)} | ${fmt(m.max)} | ${pg.vacuums} | ${fmt(pg.dirty / MiB)} | ${pg.cpu} |`,
+        `| ${m.minute + 1} | ${phaseAt(from + 30_000)} | ${fmt(m.n)} | ${fmt(m.p50)} | ${fmt(m.p99)} | ${fmt(m.max)} | ${pg.vacuums} | ${fmt(pg.dirty / MiB)} | ${pg.cpu} | ${pg.pgCpu} | ${pg.writes} |`,
       );
     }
 

@@ -298,6 +298,7 @@ export class Cluster {
           INGESTION_INSTANCE: String(i),
           INGESTION_SHARE_GROUP: prefix,
           TWIN_INSTANCE: `${prefix}-twin-${i}`,
+          PGAPPNAME: `${app}-${i}`,
           ...(port !== null && { PORT: String(port) }),
           ...options.env,
           ...options.envFor?.(app, i),
