@@ -5,23 +5,28 @@
  * at 125, with regular cycles and with half of each window's history dropped at random.
  *
  *   node -r @swc-node/register libs/neural/experiments/cmapss-cv.ts [train_FD001.txt] \
- *     [--folds 5] [--seconds 240] [--window 30] [--batch 128] [--steps 20] [--lr 3e-3] \
- *     [--schedule epochs|time] [--min-lr 2e-4] [--val-cuts 8] [--hidden 32] [--ensemble 1] \
- *     [--only <fold 1..K>] [--out <file>]
+ *     [--folds 5] [--seconds 300] [--window 30] [--batch 128] [--steps 20] [--lr 3e-3] \
+ *     [--schedule epochs|time (time)] [--min-lr 2e-4] [--val-cuts 32] [--patience 15] \
+ *     [--average <decay> (0.99; 0 = off)] [--weight-decay 0] [--input-noise 0] [--hidden 64] \
+ *     [--ensemble 1] [--workers 2] [--only <fold 1..K>] [--out <file>]
  *   node -r @swc-node/register libs/neural/experiments/cmapss-cv.ts --combine a.json,b.json,... --out <file>
  *
- * `--seconds` is the training budget of each model; `--ensemble n` trains n models per fold (seeds
- * differ) and averages their predictions; `--only k` runs fold k alone (for quick comparisons, or to
- * run folds as separate processes); `--combine` merges such single-fold results into the pooled
+ * Defaults are the settings of `npm run cmapss -- train` (RUL_TRAIN_SETTINGS). `--seconds` is the
+ * training budget of each model; `--ensemble n` trains n models per fold (seeds differ), `--workers`
+ * of them at once in child processes (one core each), and averages their predictions; `--only k` runs
+ * fold k alone (for quick comparisons, or to run folds as separate processes); `--combine` merges such single-fold results into the pooled
  * totals (RMSE over all cuts = √(Σ n·RMSE² / Σ n), PHM08 per cut = Σ score / Σ n).
  * Writes libs/neural/experiments/results/cmapss-cv.json (or `--out`).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initTensorBackend } from '@continuum/ode';
 import { phm08Score, readCmapss, rmse } from '../src/cmapss/data';
-import { cutWindows, predictSeries, type RulPredictor, trainRul } from '../src/cmapss/pipeline';
+import { loadRulEnsemble, writeRulEnsembleManifest } from '../src/cmapss/ensemble';
+import { trainMembersInParallel } from '../src/cmapss/parallel';
+import { cutWindows, predictSeries, RUL_TRAIN_SETTINGS, type RulPredictor } from '../src/cmapss/pipeline';
 import { packSeries, type Series } from '../src/sequences';
 import { Rng } from '../src/random';
 
@@ -89,16 +94,23 @@ async function main(): Promise<void> {
   const str = (k: string, d: string) => (argv.includes(`--${k}`) ? argv[argv.indexOf(`--${k}`) + 1] : d);
   const only = opt('only', 0);
   const ensemble = opt('ensemble', 1);
-  const hidden = opt('hidden', 32);
+  const workers = opt('workers', 2);
+  const hidden = opt('hidden', RUL_TRAIN_SETTINGS.model.hiddenDim);
+  // Defaults: the settings of `npm run cmapss -- train` (RUL_TRAIN_SETTINGS).
+  const D = RUL_TRAIN_SETTINGS;
   const settings = {
-    window: opt('window', 30),
-    batchSize: opt('batch', 128),
-    stepsPerEpoch: opt('steps', 20),
+    window: opt('window', D.window),
+    batchSize: opt('batch', D.batchSize),
+    stepsPerEpoch: opt('steps', D.stepsPerEpoch),
     lr: opt('lr', 3e-3),
-    schedule: str('schedule', 'epochs') as 'epochs' | 'time',
+    schedule: str('schedule', D.schedule) as 'epochs' | 'time',
     minLr: opt('min-lr', 2e-4),
-    valCuts: opt('val-cuts', 8),
-    maxSeconds: opt('seconds', 240),
+    valCuts: opt('val-cuts', D.valCuts),
+    patience: opt('patience', D.patience),
+    weightDecay: opt('weight-decay', 0),
+    inputNoise: opt('input-noise', 0),
+    averageDecay: opt('average', D.averageDecay),
+    maxSeconds: opt('seconds', 300),
   };
   const out = str('out', 'libs/neural/experiments/results/cmapss-cv.json');
   const t0 = Date.now();
@@ -110,22 +122,30 @@ async function main(): Promise<void> {
     const test = new Set(order.filter((_, i) => i % K === k));
     const trainE = engines.filter((_, i) => !test.has(i));
     const testE = engines.filter((_, i) => test.has(i));
-    const members = Array.from({ length: ensemble }, (_, j) =>
-      trainRul(trainE, {
-        seed: 10 + k + 100 * j,
+    // Members train in child processes, `workers` at a time (as `npm run cmapss -- train` does).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cmapss-cv-fold-${k + 1}-`));
+    const memberDirs = Array.from({ length: ensemble }, (_, j) => path.join(dir, `member-${j + 1}`));
+    const reports = await trainMembersInParallel({
+      file,
+      units: trainE.map((e) => e.unit),
+      members: memberDirs.map((d, j) => ({ seed: 10 + k + 100 * j, dir: d })),
+      seconds: settings.maxSeconds * Math.ceil(ensemble / workers),
+      workers,
+      settings: {
         ...settings,
         epochs: 1000,
         model: { hiddenDim: hidden, odeHidden: [hidden], headHidden: [hidden] },
-        onProgress: (e) =>
-          console.log(
-            `fold ${k + 1}/${K} model ${j + 1}/${ensemble} epoch ${e.epoch + 1} train RMSE ${e.parts.rmse.toFixed(2)} val RMSE ${(Math.sqrt(e.valLoss ?? NaN) * 125).toFixed(2)} lr ${e.lr.toExponential(2)} ${e.elapsed.toFixed(0)} s${e.best ? ' *' : ''}`,
-          ),
-      }),
-    );
+      },
+      onLine: (j, line) => console.log(`fold ${k + 1}/${K} model ${j + 1}/${ensemble} ${line}`),
+    });
+    writeRulEnsembleManifest(dir, memberDirs, {});
+    const { members } = loadRulEnsemble(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
     const res: Record<string, unknown> = {
       fold: k,
       units: testE.map((e) => e.unit),
-      seconds: members.map((p) => p.seconds),
+      seconds: reports.map((r) => r.seconds),
+      epochs: reports.map((r) => r.epochs),
     };
     for (const [name, drop] of [
       ['reg', 0],
@@ -159,6 +179,7 @@ async function main(): Promise<void> {
     folds: K,
     ...(only ? { only } : {}),
     ensemble,
+    workers,
     hidden,
     settings,
     wallSeconds: (Date.now() - t0) / 1000,

@@ -47,6 +47,18 @@ export interface TrainOptions<B> {
   epsilon?: number;
   /** Clip the global gradient norm to this value (Pascanu et al. 2013); default none. */
   clipNorm?: number;
+  /**
+   * Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): each step also shrinks every weight
+   * matrix (rank ≥ 2; biases are left alone) by `lr × weightDecay` of itself. Default 0.
+   */
+  weightDecay?: number;
+  /**
+   * Weight averaging (Polyak & Juditsky 1992; an exponential moving average as TensorFlow's
+   * ExponentialMovingAverage, decay min(averageDecay, (1 + step) / (10 + step))): validation,
+   * checkpoints, the best weights and the weights left at the end are the average, not the last
+   * iterate, whose noise at a high learning rate makes early stopping pick lucky epochs. Default none.
+   */
+  averageDecay?: number;
   /** Stop after this many epochs without validation improvement (default: never). */
   patience?: number;
   /** Seed of the batch order (default 0). */
@@ -90,6 +102,22 @@ export function train<B>(model: NeuralModel, options: TrainOptions<B>): TrainRes
   const rng = new Rng(options.seed ?? 0);
   const m: tf.Tensor[] = vars.map((v) => tf.keep(tf.zerosLike(v)));
   const s: tf.Tensor[] = vars.map((v) => tf.keep(tf.zerosLike(v)));
+  const avgDecay = options.averageDecay;
+  if (avgDecay !== undefined && !(avgDecay >= 0 && avgDecay < 1))
+    throw new Error(`averageDecay must be in [0, 1), got ${avgDecay}`);
+  const avg: tf.Tensor[] | null = avgDecay !== undefined ? vars.map((v) => tf.keep(v.clone())) : null;
+  /** Runs `fn` with the averaged weights in the variables (the iterate is put back after). */
+  const withAverage = <T>(fn: () => T): T => {
+    if (!avg) return fn();
+    const iterate = vars.map((v) => tf.keep(v.clone()));
+    vars.forEach((v, i) => v.assign(avg[i]));
+    try {
+      return fn();
+    } finally {
+      vars.forEach((v, i) => v.assign(iterate[i]));
+      iterate.forEach((t) => t.dispose());
+    }
+  };
   let step = 0;
   const history: TrainProgress[] = [];
   let best = Infinity;
@@ -145,29 +173,40 @@ export function train<B>(model: NeuralModel, options: TrainOptions<B>): TrainRes
           }
           const c1 = 1 - Math.pow(b1, step);
           const c2 = 1 - Math.pow(b2, step);
+          const wd = options.weightDecay ?? 0;
           vars.forEach((v, i) => {
             const g = tf.mul(gs[i], scale);
             const mi = tf.add(tf.mul(m[i], b1), tf.mul(g, 1 - b1));
             const si = tf.add(tf.mul(s[i], b2), tf.mul(tf.square(g), 1 - b2));
-            v.assign(tf.sub(v, tf.mul(tf.div(tf.div(mi, c1), tf.add(tf.sqrt(tf.div(si, c2)), eps)), lr)));
+            const decayed = wd > 0 && v.rank >= 2 ? tf.mul(v, 1 - lr * wd) : v;
+            v.assign(tf.sub(decayed, tf.mul(tf.div(tf.div(mi, c1), tf.add(tf.sqrt(tf.div(si, c2)), eps)), lr)));
             m[i].dispose();
             s[i].dispose();
             m[i] = tf.keep(mi);
             s[i] = tf.keep(si);
           });
+          if (avg) {
+            const d = Math.min(avgDecay!, (1 + step) / (10 + step));
+            vars.forEach((v, i) => {
+              const next = tf.keep(tf.add(tf.mul(avg[i], d), tf.mul(v, 1 - d)));
+              avg[i].dispose();
+              avg[i] = next;
+            });
+          }
         });
         Object.values(grads).forEach((g) => g.dispose());
         count++;
         if (options.maxSeconds !== undefined && (Date.now() - start) / 1000 > options.maxSeconds) break;
       }
-      const valLoss = options.validate ? tf.tidy(() => options.validate!()) : undefined;
+      // With weight averaging, what is validated, kept as the best and checkpointed is the average.
+      const valLoss = options.validate ? withAverage(() => tf.tidy(() => options.validate!())) : undefined;
       model.nfe.take();
       const score = valLoss ?? sum / Math.max(count, 1);
       const improved = score < best;
       if (improved) {
         best = score;
         bestEpoch = epoch;
-        bestWeights = model.params.snapshot();
+        bestWeights = withAverage(() => model.params.snapshot());
         sinceBest = 0;
       } else sinceBest++;
       const p: TrainProgress = {
@@ -189,8 +228,10 @@ export function train<B>(model: NeuralModel, options: TrainOptions<B>): TrainRes
           ...options.checkpointMeta,
           metrics: { epoch, loss: p.loss, ...(valLoss !== undefined ? { valLoss } : {}) },
         };
-        saveModel(model, `${options.checkpointDir}/last`, meta);
-        if (improved) saveModel(model, `${options.checkpointDir}/best`, meta);
+        withAverage(() => {
+          saveModel(model, `${options.checkpointDir}/last`, meta);
+          if (improved) saveModel(model, `${options.checkpointDir}/best`, meta);
+        });
       }
       if (options.patience !== undefined && sinceBest > options.patience) {
         stoppedEarly = true;
@@ -198,9 +239,11 @@ export function train<B>(model: NeuralModel, options: TrainOptions<B>): TrainRes
       }
       if (options.maxSeconds !== undefined && (Date.now() - start) / 1000 > options.maxSeconds) break;
     }
+    if (avg && !(bestWeights && options.validate)) vars.forEach((v, i) => v.assign(avg[i]));
   } finally {
     m.forEach((t) => t.dispose());
     s.forEach((t) => t.dispose());
+    avg?.forEach((t) => t.dispose());
   }
   if (bestWeights && options.validate) model.params.restore(bestWeights);
   return { history, bestEpoch, bestValLoss: best, stoppedEarly, seconds: (Date.now() - start) / 1000 };

@@ -3,7 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initTensorBackend } from '@continuum/ode';
 import { fitNormalisation } from './data';
-import { disposeRulEnsemble, loadRulEnsemble, predictRulEnsemble, saveRulEnsemble } from './ensemble';
+import {
+  disposeRulEnsemble,
+  loadRulEnsemble,
+  predictRulEnsemble,
+  saveRulEnsemble,
+  writeRulEnsembleManifest,
+} from './ensemble';
 import { predictRul, type RulPredictor, saveRul } from './pipeline';
 import { smallRulModel, syntheticEngines } from './synthetic-engines';
 
@@ -71,5 +77,7 @@ describe('RUL ensembles', () => {
     );
     expect(() => loadRulEnsemble(dir)).toThrow(/newer than this library/);
     expect(() => saveRulEnsemble({ members: [] }, dir, {}, 'x')).toThrow(/at least one member/);
+    expect(() => writeRulEnsembleManifest(dir, [], {})).toThrow(/at least one member/);
+    expect(() => writeRulEnsembleManifest(dir, [path.join(dir, '..', 'elsewhere')], {})).toThrow(/is not inside/);
   });
 });

@@ -36,9 +36,21 @@ export function saveRulEnsemble(
   source: string,
 ): void {
   if (ensemble.members.length === 0) throw new Error('an ensemble needs at least one member');
+  const members = ensemble.members.map((_, i) => path.join(dir, `member-${i + 1}`));
+  ensemble.members.forEach((m, i) => saveRul(m, members[i], metrics, source));
+  writeRulEnsembleManifest(dir, members, metrics);
+}
+
+/**
+ * Writes `<dir>/ensemble.json` for members already saved in subdirectories of `dir` (as the
+ * parallel training's child processes save them).
+ */
+export function writeRulEnsembleManifest(dir: string, memberDirs: string[], metrics: Record<string, unknown>): void {
+  if (memberDirs.length === 0) throw new Error('an ensemble needs at least one member');
+  const members = memberDirs.map((m) => path.relative(dir, m));
+  for (const m of members)
+    if (m.startsWith('..') || path.isAbsolute(m)) throw new Error(`member ${m} is not inside ${dir}`);
   fs.mkdirSync(dir, { recursive: true });
-  const members = ensemble.members.map((_, i) => `member-${i + 1}`);
-  ensemble.members.forEach((m, i) => saveRul(m, path.join(dir, members[i]), metrics, source));
   const manifest: EnsembleManifest = {
     format: FORMAT,
     version: VERSION,
