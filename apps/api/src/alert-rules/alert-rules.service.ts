@@ -60,7 +60,11 @@ function check(r: AlertRuleInput): void {
   if (r.machineId && r.assetType) errors.push('a rule applies to one machine or to an asset type, not both');
   if ((r.escalateAfterMs === null) !== (r.escalateTo === null))
     errors.push('escalateAfterMs and escalateTo go together');
-  if (Object.values(r.params ?? {}).some((v) => typeof v !== 'number' || !Number.isFinite(v)))
+  // An explicit null would replace the default {} and reach the NOT NULL column (a 500, found by the
+  // security suite's random bodies).
+  if (r.params === null || typeof r.params !== 'object' || Array.isArray(r.params))
+    errors.push('params must be an object mapping names to numbers');
+  else if (Object.values(r.params).some((v) => typeof v !== 'number' || !Number.isFinite(v)))
     errors.push('params must map names to finite numbers');
   if (errors.length) throw new BadRequestException(errors);
 }

@@ -128,6 +128,10 @@ describe.each(testDatabaseModes())('alerts, alert rules and twin endpoints (%s d
       expect(bad.status).toBe(400);
       expect(bad.body.errors).toContain('clearAt must be below raiseAt (hysteresis)');
       expect((await api.call('POST', '/api/v1/alert-rules', ADMIN, { ...rule, detector: 'magic' })).status).toBe(400);
+      // An explicit null params used to reach the NOT NULL column: a 500 (the security suite's fuzzing).
+      const nullParams = await api.call('POST', '/api/v1/alert-rules', ADMIN, { ...rule, params: null });
+      expect(nullParams.status).toBe(400);
+      expect(nullParams.body.errors).toContain('params must be an object mapping names to numbers');
       expect(
         (await api.call('POST', '/api/v1/alert-rules', ADMIN, { ...rule, machineId: 'm1', assetType: 'pump' })).status,
       ).toBe(400);
