@@ -195,7 +195,12 @@ describeWithDb.each(cases)('ingestion process killed with SIGKILL ($broker broke
         [machine, t0],
       );
       expect(rows[0]).toEqual({ n: MESSAGES * 2, times: MESSAGES, s: 0, wrong: 0 });
-      expect((await db.query(`SELECT count(*)::int AS n FROM dead_letters`)).rows[0].n).toBe(0);
+      // This test's own messages only: on the shared broker (MQTT_URL) the instance also receives other
+      // test files' telemetry, some of it malformed on purpose, and dead-letters that (a CI run met one).
+      const dead = await db.query(`SELECT source, reason FROM dead_letters WHERE source LIKE '%/' || $1 || '/%'`, [
+        machine,
+      ]);
+      expect(dead.rows).toEqual([]);
       expect(atSecondKill).toBeGreaterThan(atFirstKill);
 
       await child.kill('SIGTERM');
