@@ -14,8 +14,9 @@
  * Defaults are the settings of `npm run cmapss -- train` (RUL_TRAIN_SETTINGS). `--seconds` is the
  * training budget of each model; `--ensemble n` trains n models per fold (seeds differ), `--workers`
  * of them at once in child processes (one core each), and averages their predictions; `--only k` runs
- * fold k alone (for quick comparisons, or to run folds as separate processes); `--combine` merges such single-fold results into the pooled
- * totals (RMSE over all cuts = √(Σ n·RMSE² / Σ n), PHM08 per cut = Σ score / Σ n).
+ * fold k alone (for quick comparisons, or to run folds as separate processes); `--combine` merges
+ * such single-fold results into the pooled totals (RMSE over all cuts = √(Σ n·RMSE² / Σ n), PHM08
+ * per cut = Σ score / Σ n).
  * Writes libs/neural/experiments/results/cmapss-cv.json (or `--out`).
  */
 import * as fs from 'node:fs';

@@ -63,3 +63,5 @@ export {
   type TwinModel,
   type ModelRow,
 } from './twin/twin-model';
+export { readCmapss, type Engine } from './cmapss/data';
+export { trainRul, RUL_TRAIN_SETTINGS, type RulTrainOptions, type RulPredictor } from './cmapss/pipeline';

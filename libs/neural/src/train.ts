@@ -198,20 +198,32 @@ export function train<B>(model: NeuralModel, options: TrainOptions<B>): TrainRes
         count++;
         if (options.maxSeconds !== undefined && (Date.now() - start) / 1000 > options.maxSeconds) break;
       }
-      // With weight averaging, what is validated, kept as the best and checkpointed is the average.
-      const valLoss = options.validate ? withAverage(() => tf.tidy(() => options.validate!())) : undefined;
-      model.nfe.take();
-      const score = valLoss ?? sum / Math.max(count, 1);
-      const improved = score < best;
-      if (improved) {
-        best = score;
-        bestEpoch = epoch;
-        bestWeights = withAverage(() => model.params.snapshot());
-        sinceBest = 0;
-      } else sinceBest++;
+      const loss = sum / Math.max(count, 1);
+      // With weight averaging, what is validated, kept as the best and checkpointed is the average
+      // (swapped into the variables once per epoch for all three).
+      const { valLoss, improved } = withAverage(() => {
+        const valLoss = options.validate ? tf.tidy(() => options.validate!()) : undefined;
+        model.nfe.take();
+        const improved = (valLoss ?? loss) < best;
+        if (improved) {
+          best = valLoss ?? loss;
+          bestEpoch = epoch;
+          bestWeights = model.params.snapshot();
+          sinceBest = 0;
+        } else sinceBest++;
+        if (options.checkpointDir) {
+          const meta = {
+            ...options.checkpointMeta,
+            metrics: { epoch, loss, ...(valLoss !== undefined ? { valLoss } : {}) },
+          };
+          saveModel(model, `${options.checkpointDir}/last`, meta);
+          if (improved) saveModel(model, `${options.checkpointDir}/best`, meta);
+        }
+        return { valLoss, improved };
+      });
       const p: TrainProgress = {
         epoch,
-        loss: sum / Math.max(count, 1),
+        loss,
         parts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v / Math.max(count, 1)])),
         valLoss,
         lr,
@@ -223,16 +235,6 @@ export function train<B>(model: NeuralModel, options: TrainOptions<B>): TrainRes
       };
       history.push(p);
       options.onProgress?.(p);
-      if (options.checkpointDir) {
-        const meta = {
-          ...options.checkpointMeta,
-          metrics: { epoch, loss: p.loss, ...(valLoss !== undefined ? { valLoss } : {}) },
-        };
-        withAverage(() => {
-          saveModel(model, `${options.checkpointDir}/last`, meta);
-          if (improved) saveModel(model, `${options.checkpointDir}/best`, meta);
-        });
-      }
       if (options.patience !== undefined && sinceBest > options.patience) {
         stoppedEarly = true;
         break;

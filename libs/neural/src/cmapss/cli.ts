@@ -45,8 +45,8 @@ function need(opts: Record<string, string>, key: string): string {
 
 async function main(): Promise<void> {
   const { cmd, opts } = args(process.argv.slice(2));
-  await initTensorBackend({ backend: opts.backend, log: (m) => console.error(m) });
   if (cmd === 'train') {
+    // Members train in child processes, each with its own TensorFlow.js backend (opts.backend).
     const file = opts.train ?? '../shared/datasets/cmapss/train_FD001.txt';
     const dir = need(opts, 'model');
     const engines = readCmapss(file);
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     });
     console.error(`saved ${dir} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } else if (cmd === 'predict') {
+    await initTensorBackend({ backend: opts.backend, log: (m) => console.error(m) });
     const ensemble = loadRulEnsemble(need(opts, 'model'));
     const engines = readCmapss(need(opts, 'test'));
     const rul = predictRulEnsemble(ensemble, engines, Number(opts.drop ?? 0), Number(opts.seed ?? 0));
