@@ -8,7 +8,8 @@
  *     [--folds 5] [--seconds 300] [--window 30] [--batch 128] [--steps 20] [--lr 3e-3] \
  *     [--schedule epochs|time (time)] [--min-lr 2e-4] [--val-cuts 32] [--patience 15] \
  *     [--average <decay> (0.99; 0 = off)] [--weight-decay 0] [--input-noise 0] [--hidden 64] \
- *     [--ensemble 1] [--workers 2] [--only <fold 1..K>] [--out <file>]
+ *     [--ensemble 1] [--workers 2] [--only <fold 1..K>] [--span <cycles>] [--keep <dir>] [--out <file>]
+ *   node -r @swc-node/register libs/neural/experiments/cmapss-cv.ts --models <dir> [--span <cycles>] [--out <file>]
  *   node -r @swc-node/register libs/neural/experiments/cmapss-cv.ts --combine a.json,b.json,... --out <file>
  *
  * Defaults are the settings of `npm run cmapss -- train` (RUL_TRAIN_SETTINGS). `--seconds` is the
@@ -16,7 +17,9 @@
  * of them at once in child processes (one core each), and averages their predictions; `--only k` runs
  * fold k alone (for quick comparisons, or to run folds as separate processes); `--combine` merges
  * such single-fold results into the pooled totals (RMSE over all cuts = √(Σ n·RMSE² / Σ n), PHM08
- * per cut = Σ score / Σ n).
+ * per cut = Σ score / Σ n). `--keep <dir>` keeps each fold's members in `<dir>/fold-k/`; `--models <dir>`
+ * scores such kept members again without training (e.g. with another `--span`: input windows of the
+ * last `span` cycles thinned to `window` readings, see `windowIndices`).
  * Writes libs/neural/experiments/results/cmapss-cv.json (or `--out`).
  */
 import * as fs from 'node:fs';
@@ -99,6 +102,14 @@ async function main(): Promise<void> {
   const hidden = opt('hidden', RUL_TRAIN_SETTINGS.model.hiddenDim);
   // Defaults: the settings of `npm run cmapss -- train` (RUL_TRAIN_SETTINGS).
   const D = RUL_TRAIN_SETTINGS;
+  // `--span 0`: no span. With `--models`, `--span` rescores the kept members with that span instead of their own.
+  const spanArg = argv.includes('--span') ? opt('span', 0) : undefined;
+  const trainSpan = spanArg === undefined ? D.span : spanArg > 0 ? spanArg : undefined;
+  const scoring = (p: RulPredictor): RulPredictor => {
+    if (!models || spanArg === undefined) return p;
+    const { span: _own, ...rest } = p;
+    return spanArg > 0 ? { ...rest, span: spanArg } : rest;
+  };
   const settings = {
     window: opt('window', D.window),
     batchSize: opt('batch', D.batchSize),
@@ -112,8 +123,11 @@ async function main(): Promise<void> {
     inputNoise: opt('input-noise', 0),
     averageDecay: opt('average', D.averageDecay),
     maxSeconds: opt('seconds', 300),
+    ...(trainSpan !== undefined ? { span: trainSpan } : {}),
   };
   const out = str('out', 'libs/neural/experiments/results/cmapss-cv.json');
+  const keep = argv.includes('--keep') ? str('keep', '') : undefined;
+  const models = argv.includes('--models') ? str('models', '') : undefined;
   const t0 = Date.now();
   const order = new Rng(2024).shuffle(engines.map((_, i) => i));
   const folds: unknown[] = [];
@@ -123,25 +137,34 @@ async function main(): Promise<void> {
     const test = new Set(order.filter((_, i) => i % K === k));
     const trainE = engines.filter((_, i) => !test.has(i));
     const testE = engines.filter((_, i) => test.has(i));
-    // Members train in child processes, `workers` at a time (as `npm run cmapss -- train` does).
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cmapss-cv-fold-${k + 1}-`));
-    const memberDirs = Array.from({ length: ensemble }, (_, j) => path.join(dir, `member-${j + 1}`));
-    const reports = await trainMembersInParallel({
-      file,
-      units: trainE.map((e) => e.unit),
-      members: memberDirs.map((d, j) => ({ seed: 10 + k + 100 * j, dir: d })),
-      seconds: settings.maxSeconds * Math.ceil(ensemble / workers),
-      workers,
-      settings: {
-        ...settings,
-        epochs: 1000,
-        model: { hiddenDim: hidden, odeHidden: [hidden], headHidden: [hidden] },
-      },
-      onLine: (j, line) => console.log(`fold ${k + 1}/${K} model ${j + 1}/${ensemble} ${line}`),
-    });
-    writeRulEnsembleManifest(dir, memberDirs, {});
+    // Members train in child processes, `workers` at a time (as `npm run cmapss -- train` does);
+    // `--models` loads the members a `--keep` run saved instead.
+    const dir = models
+      ? path.join(models, `fold-${k + 1}`)
+      : keep
+        ? path.join(keep, `fold-${k + 1}`)
+        : fs.mkdtempSync(path.join(os.tmpdir(), `cmapss-cv-fold-${k + 1}-`));
+    let reports: { seconds: number; epochs: number }[] = [];
+    if (!models) {
+      fs.mkdirSync(dir, { recursive: true });
+      const memberDirs = Array.from({ length: ensemble }, (_, j) => path.join(dir, `member-${j + 1}`));
+      reports = await trainMembersInParallel({
+        file,
+        units: trainE.map((e) => e.unit),
+        members: memberDirs.map((d, j) => ({ seed: 10 + k + 100 * j, dir: d })),
+        seconds: settings.maxSeconds * Math.ceil(ensemble / workers),
+        workers,
+        settings: {
+          ...settings,
+          epochs: 1000,
+          model: { hiddenDim: hidden, odeHidden: [hidden], headHidden: [hidden] },
+        },
+        onLine: (j, line) => console.log(`fold ${k + 1}/${K} model ${j + 1}/${ensemble} ${line}`),
+      });
+      writeRulEnsembleManifest(dir, memberDirs, {});
+    }
     const { members } = loadRulEnsemble(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!models && !keep) fs.rmSync(dir, { recursive: true, force: true });
     const res: Record<string, unknown> = {
       fold: k,
       units: testE.map((e) => e.unit),
@@ -154,9 +177,10 @@ async function main(): Promise<void> {
     ] as const) {
       // Same cut windows (and drops) for every member: the windows depend on the normalisation only
       // through the values, and each member's normalisation is fitted on the same training engines.
-      const windows = members.map((p) => cutWindows(p, testE, drop, 99 + k).series);
-      const preds = members.map((p, j) => predictSeries(p, windows[j]));
-      const w = cutWindows(members[0], testE, drop, 99 + k);
+      const scored = members.map(scoring);
+      const windows = scored.map((p) => cutWindows(p, testE, drop, 99 + k).series);
+      const preds = scored.map((p, j) => predictSeries(p, windows[j]));
+      const w = cutWindows(scored[0], testE, drop, 99 + k);
       const mean = (ps: number[][]) => ps[0].map((_, i) => ps.reduce((a, p) => a + p[i], 0) / ps.length);
       const pred = mean(preds);
       // For comparison: the same models clipped at 0 only (as before the [0, cap] clip).
@@ -183,6 +207,7 @@ async function main(): Promise<void> {
     workers,
     hidden,
     settings,
+    ...(models ? { models, scoredWithSpan: spanArg ?? 'own' } : {}),
     wallSeconds: (Date.now() - t0) / 1000,
     protocol:
       'whole-engine folds; every cut with >= 31 readings; truth = min(125, RUL); drop = 50% of the history removed at random, last kept',

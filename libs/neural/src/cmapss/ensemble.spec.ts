@@ -51,6 +51,7 @@ describe('RUL ensembles', () => {
     const loaded = loadRulEnsemble(dir);
     expect(loaded.members).toHaveLength(3);
     expect(loaded.members[0].window).toBe(20);
+    expect(loaded.members[0].span).toBeUndefined(); // saved without one: the last `window` readings
     // Weights and normalisation round-trip bit for bit, so predictions are identical.
     expect(predictRulEnsemble(loaded, data, 0.5, 7)).toEqual(mean);
     disposeRulEnsemble(loaded);
@@ -63,6 +64,20 @@ describe('RUL ensembles', () => {
     const loaded = loadRulEnsemble(dir);
     expect(loaded.members).toHaveLength(1);
     expect(predictRulEnsemble(loaded, data)).toEqual(predictRul(m, data));
+    disposeRulEnsemble(loaded);
+    m.model.dispose();
+  });
+
+  it('keeps a span with the model: saved, loaded, and used by its predictions', () => {
+    const m = { ...member(1), span: 40 };
+    const lastOnly = { ...m, span: undefined };
+    // 60-cycle engines: 20 readings out of the last 40 cycles are not the last 20 readings.
+    const withSpan = predictRul(m, data);
+    expect(withSpan).not.toEqual(predictRul(lastOnly, data));
+    saveRul(m, dir, {}, 'synthetic');
+    const loaded = loadRulEnsemble(dir);
+    expect(loaded.members[0].span).toBe(40);
+    expect(predictRulEnsemble(loaded, data)).toEqual(withSpan);
     disposeRulEnsemble(loaded);
     m.model.dispose();
   });

@@ -68,6 +68,7 @@ function loadPredictor(dir: string): RulPredictor {
     model,
     norm: manifest.normalisation as Normalisation,
     window: (manifest.extra?.window as number | undefined) ?? 50,
+    ...(typeof manifest.extra?.span === 'number' ? { span: manifest.extra.span } : {}),
   };
 }
 

@@ -11,6 +11,12 @@ export interface RulTrainOptions {
   seed?: number;
   /** Readings per input window (the last `window` readings before the prediction time; default 50). */
   window?: number;
+  /**
+   * History an input window covers, in cycles: the readings of the last `span` cycles thinned evenly to
+   * `window` when there are more (see {@link windowIndices}; default none: the last `window` readings).
+   * Saved with the model and used by its predictions.
+   */
+  span?: number;
   /** RUL cap of the piecewise-linear target (default 125). */
   rulCap?: number;
   epochs?: number;
@@ -45,10 +51,12 @@ export interface RulTrainOptions {
 
 /**
  * The training settings of `npm run cmapss -- train` and of the cross-validation in docs/neural.md:
- * window 30, batch 128, 20 steps per epoch, cosine LR over each model's time budget, 32 validation
- * cuts per held-out engine, early stopping after 15 epochs without a better validation score, and
- * weight averaging (decay 0.99 per step: the averaged weights are validated and kept), hidden size 64
- * (docs/neural.md, session 7: pooled cross-validated RMSE 13.75 → 12.74 with averaging, 12.49 with 64).
+ * windows of 30 readings spread over the last 60 cycles (`span`), batch 128, 20 steps per epoch, cosine
+ * LR over each model's time budget, 32 validation cuts per held-out engine, early stopping after 15
+ * epochs without a better validation score, and weight averaging (decay 0.99 per step: the averaged
+ * weights are validated and kept), hidden size 64 (docs/neural.md — session 7: pooled cross-validated
+ * RMSE 13.75 → 12.74 with averaging, 12.49 with 64; session 8: the 60-cycle span, 12.56 → 11.20 on the
+ * same models).
  */
 export const RUL_TRAIN_SETTINGS = {
   window: 30,
@@ -58,6 +66,7 @@ export const RUL_TRAIN_SETTINGS = {
   valCuts: 32,
   patience: 15,
   averageDecay: 0.99,
+  span: 60,
   epochs: 1000,
   model: { hiddenDim: 64, odeHidden: [64], headHidden: [64] },
 } satisfies RulTrainOptions;
@@ -67,11 +76,31 @@ export interface RulPredictor {
   model: RulOdeRnn;
   norm: Normalisation;
   window: number;
+  /** Input windows cover the last `span` cycles (thinned to `window` readings), when set. */
+  span?: number;
 }
 
-/** One input window: readings `keep` (indices into the engine) → the last `window` of them. */
-function windowSeries(p: Prepared, keep: number[], window: number): Series {
-  const idx = keep.slice(-window);
+/**
+ * The readings an input window reads, from the kept ones (`keep`, increasing indices into the engine):
+ * the last `window` of them; or, with a `span` in cycles, the kept readings of the last `span` cycles
+ * thinned evenly to `window` (the last one always kept) when there are more than `window` of them —
+ * so that a regularly sampled engine and one with readings missing both show the model about `span`
+ * cycles of history.
+ */
+export function windowIndices(keep: number[], cycles: ArrayLike<number>, window: number, span?: number): number[] {
+  if (span === undefined || keep.length <= window) return keep.slice(-window);
+  const last = cycles[keep[keep.length - 1]];
+  let from = keep.length - 1;
+  while (from > 0 && cycles[keep[from - 1]] > last - span) from--;
+  const n = keep.length - from;
+  if (n <= window) return keep.slice(-window);
+  // `window` indices evenly spread over the n readings of the span, the newest included.
+  return Array.from({ length: window }, (_, j) => keep[from + Math.round(((n - 1) * j) / (window - 1))]);
+}
+
+/** One input window: readings `keep` (indices into the engine) → those {@link windowIndices} selects. */
+function windowSeries(p: Prepared, keep: number[], window: number, span?: number): Series {
+  const idx = windowIndices(keep, p.cycles, window, span);
   const values = new Float32Array(idx.length * p.F);
   idx.forEach((i, k) => values.set(p.values.subarray(i * p.F, (i + 1) * p.F), k * p.F));
   return { times: idx.map((i) => p.times[i]), values };
@@ -81,10 +110,19 @@ function windowSeries(p: Prepared, keep: number[], window: number): Series {
  * A training example: the engine cut at reading `end`, with a random fraction of earlier readings
  * dropped (augmentation for irregular sampling), target RUL / cap.
  */
-function example(p: Prepared, end: number, drop: number, rng: Rng, window: number, cap: number, noise = 0) {
+function example(
+  p: Prepared,
+  end: number,
+  drop: number,
+  rng: Rng,
+  window: number,
+  span: number | undefined,
+  cap: number,
+  noise = 0,
+) {
   const keep = dropReadings(end + 1, drop, rng);
   const total = p.cycles[p.cycles.length - 1];
-  const series = windowSeries(p, keep, window);
+  const series = windowSeries(p, keep, window, span);
   const values = series.values as Float32Array; // windowSeries builds a fresh copy
   if (noise > 0)
     // Sensors only: the last feature is the cycle clock.
@@ -101,6 +139,8 @@ function example(p: Prepared, end: number, drop: number, rng: Rng, window: numbe
 export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulPredictor & { seconds: number } {
   const seed = options.seed ?? 1;
   const window = options.window ?? 50;
+  const span = options.span;
+  if (span !== undefined && !(span > 0)) throw new Error(`span must be a positive number of cycles, got ${span}`);
   const cap = options.rulCap ?? 125;
   const rng = new Rng(seed);
   const order = rng.shuffle(engines.map((_, i) => i));
@@ -130,7 +170,7 @@ export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulP
   const valEx = prepVal.flatMap((p) =>
     Array.from({ length: options.valCuts ?? 8 }, (_, k) => {
       const end = Math.min(p.cycles.length - 1, 30 + vrng.int(Math.max(1, p.cycles.length - 30)));
-      return example(p, end, k % 2 === 0 ? 0 : 0.5, vrng, window, cap);
+      return example(p, end, k % 2 === 0 ? 0 : 0.5, vrng, window, span, cap);
     }),
   );
   const valSeq = packSeries(
@@ -165,7 +205,7 @@ export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulP
           const lo = Math.min(n - 1, 15);
           const end = lo + r.int(n - lo);
           const drop = r.uniform() < 0.5 ? 0.6 * r.uniform() : 0;
-          return example(p, end, drop, r, window, cap, options.inputNoise ?? 0);
+          return example(p, end, drop, r, window, span, cap, options.inputNoise ?? 0);
         });
         return {
           seq: packSeries(
@@ -186,7 +226,7 @@ export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulP
     },
     onProgress: options.onProgress,
   });
-  return { model, norm, window, seconds: res.seconds };
+  return { model, norm, window, ...(span !== undefined ? { span } : {}), seconds: res.seconds };
 }
 
 /**
@@ -197,7 +237,7 @@ export function predictRul(predictor: RulPredictor, engines: Engine[], drop = 0,
   const rng = new Rng(seed);
   const series = engines.map((e) => {
     const p = prepare(e, predictor.norm);
-    return windowSeries(p, dropReadings(p.cycles.length, drop, rng), predictor.window);
+    return windowSeries(p, dropReadings(p.cycles.length, drop, rng), predictor.window, predictor.span);
   });
   return predictSeries(predictor, series);
 }
@@ -221,6 +261,7 @@ export function cutWindows(
   drop: number,
   seed: number,
   minLen = 31,
+  span = predictor.span,
 ): { series: Series[]; truth: number[]; rulUncapped: number[] } {
   const rng = new Rng(seed);
   const series: Series[] = [];
@@ -231,7 +272,7 @@ export function cutWindows(
     const p = prepare(e, predictor.norm);
     const total = p.cycles[p.cycles.length - 1];
     for (let end = minLen - 1; end < p.cycles.length; end++) {
-      series.push(windowSeries(p, dropReadings(end + 1, drop, rng), predictor.window));
+      series.push(windowSeries(p, dropReadings(end + 1, drop, rng), predictor.window, span));
       truth.push(rulTarget(total, p.cycles[end], cap));
       rulUncapped.push(total - p.cycles[end]);
     }
@@ -249,6 +290,6 @@ export function saveRul(predictor: RulPredictor, dir: string, metrics: Record<st
       description:
         'NASA C-MAPSS run-to-failure trajectories (Saxena et al. 2008); piecewise-linear RUL target capped at rulCap',
     },
-    extra: { window: predictor.window },
+    extra: { window: predictor.window, ...(predictor.span !== undefined ? { span: predictor.span } : {}) },
   });
 }
