@@ -62,17 +62,28 @@ export function observed(s: Spiral): Series {
   };
 }
 
-/** Latent ODE with the paper's sizes: 4-d latent, 25-unit recognition RNN, 20-unit dynamics and decoder. */
-export function paperLatentOde(gradient: 'adjoint' | 'backprop', seed = 1): LatentOde {
+/**
+ * Latent ODE with the paper's sizes, laid out as torchdiffeq's examples/latent_ode.py: 4-d latent,
+ * 25-unit recognition RNN, dynamics 4 → 20 → 20 → 4 (two hidden layers of 20, ELU), decoder 4 → 20 → 2,
+ * the observation noise std fixed at 0.3 in the likelihood. `learnObsStd` learns it per coordinate
+ * instead; `dynHidden` changes the dynamics' hidden layers (one layer of 20 plateaus at about twice the
+ * extrapolation error, docs/neural.md).
+ */
+export function paperLatentOde(
+  gradient: 'adjoint' | 'backprop',
+  seed = 1,
+  options: { learnObsStd?: boolean; dynHidden?: number[] } = {},
+): LatentOde {
   return new LatentOde({
     obsDim: 2,
     latentDim: 4,
     recHidden: 25,
     recOdeHidden: [25],
-    dynHidden: [20],
+    dynHidden: options.dynHidden ?? [20, 20],
     decoderHidden: [20],
     activation: 'elu',
     obsStd: 0.3,
+    fixedObsStd: !options.learnObsStd,
     solver: { method: 'dopri5', rtol: 1e-3, atol: 1e-4, gradient },
     seed,
   });
