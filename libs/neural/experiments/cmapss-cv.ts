@@ -206,7 +206,8 @@ async function main(): Promise<void> {
     ensemble,
     workers,
     hidden,
-    settings,
+    // Rescoring (`--models`) trains nothing: the models' own settings are in their directories.
+    settings: models ? 'as trained (see the kept models)' : settings,
     ...(models ? { models, scoredWithSpan: spanArg ?? 'own' } : {}),
     wallSeconds: (Date.now() - t0) / 1000,
     protocol:

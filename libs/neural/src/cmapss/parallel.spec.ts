@@ -106,4 +106,42 @@ describe('trainMembersInParallel (child processes)', () => {
     ).rejects.toThrow(/seed 1 failed: .*1 of the 2 requested units are missing/);
     expect(fs.existsSync(path.join(dir, 'bad'))).toBe(false);
   }, 30_000);
+
+  it('fails, naming the signal, when a member dies without a word (kill -9)', async () => {
+    const lines: string[] = [];
+    const run = trainMembersInParallel({
+      file,
+      units: [1, 2, 3, 4, 5],
+      members: [{ seed: 1, dir: path.join(dir, 'killed') }],
+      seconds: 60,
+      settings,
+      backend: 'cpu',
+      onLine: (_j, line) => lines.push(line),
+    });
+    // Once it trains, kill the member process: this process's child running member-process.
+    while (!lines.some((l) => l.startsWith('epoch '))) await new Promise((r) => setTimeout(r, 50));
+    const [pid] = childProcesses().filter((c) => c.cmdline.includes('member-process'));
+    expect(pid).toBeDefined();
+    process.kill(pid.pid, 'SIGKILL');
+    await expect(run).rejects.toThrow(/member with seed 1 failed: exit SIGKILL/);
+    expect(fs.existsSync(path.join(dir, 'killed', 'model.json'))).toBe(false);
+  }, 60_000);
 });
+
+/** This process's children (Linux /proc), with their command lines. */
+function childProcesses(): { pid: number; cmdline: string }[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis.
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid !== process.pid) return [];
+        return [{ pid: Number(d), cmdline: fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ') }];
+      } catch {
+        return []; // exited while we looked
+      }
+    });
+}
