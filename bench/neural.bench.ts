@@ -3,14 +3,16 @@
  *
  * 1. Latent ODE training step on the spiral task (Chen et al. 2018 sizes as torchdiffeq's example: 4-d
  *    latent, 25-unit recognition ODE-RNN, dynamics 4 → 20 → 20 → 4, decoder 4 → 20 → 2; batch 40
- *    spirals, 30 irregular observations each): wall time of loss + gradient + Adam-free update, and NFE forward / backward, with gradients
- *    by `odeintAdjoint` (seminorm) against backprop through `odeint` (dopri5, rtol 1e-3, atol 1e-4).
+ *    spirals, 30 irregular observations each): wall time of loss + gradient + Adam-free update, and
+ *    NFE forward / backward, with gradients by `odeintAdjoint` (seminorm) against backprop through
+ *    `odeint` (dopri5, rtol 1e-3, atol 1e-4).
  * 2. Online filter `advance + update + predict` throughput for 1, 100 and 10,000 machines (ODE-RNN,
  *    14 sensors, hidden 32, dopri5 between readings, warm-started, half the sensors reporting).
  * 3. C-MAPSS RUL training epoch (`trainRul`, 20 steps of 128 windows of 30 readings + validation) with
  *    the shipped settings (RUL_TRAIN_SETTINGS: hidden 64, weight averaging, 60-cycle span) against the
- *    settings before them (hidden 32, no averaging), and the cost of averaging alone (hidden 64 without it); needs
- *    ../shared/datasets/cmapss/train_FD001.txt (skipped, and said so, without it).
+ *    settings before them (hidden 32, no averaging, last 30 readings), and the cost of averaging alone
+ *    (hidden 64 without it); needs ../shared/datasets/cmapss/train_FD001.txt (skipped, and said so,
+ *    without it).
  *
  * Backend: WASM (CONTINUUM_TF_BACKEND overrides). Minimum of the repeats; absolute times are noisy on
  * a shared machine.

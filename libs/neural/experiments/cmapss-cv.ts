@@ -102,6 +102,8 @@ async function main(): Promise<void> {
   const hidden = opt('hidden', RUL_TRAIN_SETTINGS.model.hiddenDim);
   // Defaults: the settings of `npm run cmapss -- train` (RUL_TRAIN_SETTINGS).
   const D = RUL_TRAIN_SETTINGS;
+  const keep = argv.includes('--keep') ? str('keep', '') : undefined;
+  const models = argv.includes('--models') ? str('models', '') : undefined;
   // `--span 0`: no span. With `--models`, `--span` rescores the kept members with that span instead of their own.
   const spanArg = argv.includes('--span') ? opt('span', 0) : undefined;
   const trainSpan = spanArg === undefined ? D.span : spanArg > 0 ? spanArg : undefined;
@@ -126,8 +128,6 @@ async function main(): Promise<void> {
     ...(trainSpan !== undefined ? { span: trainSpan } : {}),
   };
   const out = str('out', 'libs/neural/experiments/results/cmapss-cv.json');
-  const keep = argv.includes('--keep') ? str('keep', '') : undefined;
-  const models = argv.includes('--models') ? str('models', '') : undefined;
   const t0 = Date.now();
   const order = new Rng(2024).shuffle(engines.map((_, i) => i));
   const folds: unknown[] = [];
@@ -178,9 +178,10 @@ async function main(): Promise<void> {
       // Same cut windows (and drops) for every member: the windows depend on the normalisation only
       // through the values, and each member's normalisation is fitted on the same training engines.
       const scored = members.map(scoring);
-      const windows = scored.map((p) => cutWindows(p, testE, drop, 99 + k).series);
+      const cuts = scored.map((p) => cutWindows(p, testE, drop, 99 + k));
+      const windows = cuts.map((c) => c.series);
       const preds = scored.map((p, j) => predictSeries(p, windows[j]));
-      const w = cutWindows(scored[0], testE, drop, 99 + k);
+      const w = cuts[0];
       const mean = (ps: number[][]) => ps[0].map((_, i) => ps.reduce((a, p) => a + p[i], 0) / ps.length);
       const pred = mean(preds);
       // For comparison: the same models clipped at 0 only (as before the [0, cap] clip).

@@ -1,4 +1,5 @@
-import { windowIndices } from './pipeline';
+import { trainRul, windowIndices } from './pipeline';
+import { syntheticEngines } from './synthetic-engines';
 
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 
@@ -27,6 +28,12 @@ describe('windowIndices (which readings an input window reads)', () => {
     expect(windowIndices(keep, cycles, 30, 60)).toEqual(keep.slice(-30));
     // A short engine.
     expect(windowIndices(range(0, 25), cycles, 30, 60)).toEqual(range(0, 25));
+  });
+
+  it('trainRul refuses a span that is not a positive number of cycles, before any training', () => {
+    const engines = syntheticEngines(3, 40, 1);
+    for (const span of [0, -5, Number.NaN])
+      expect(() => trainRul(engines, { span, window: 10 })).toThrow(/span must be a positive number of cycles/);
   });
 
   it('uses cycle numbers, not positions: a gap in the record shortens what the span holds', () => {

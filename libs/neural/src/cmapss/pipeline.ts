@@ -115,10 +115,7 @@ function example(
   end: number,
   drop: number,
   rng: Rng,
-  window: number,
-  span: number | undefined,
-  cap: number,
-  noise = 0,
+  { window, span, cap, noise = 0 }: { window: number; span?: number; cap: number; noise?: number },
 ) {
   const keep = dropReadings(end + 1, drop, rng);
   const total = p.cycles[p.cycles.length - 1];
@@ -170,7 +167,7 @@ export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulP
   const valEx = prepVal.flatMap((p) =>
     Array.from({ length: options.valCuts ?? 8 }, (_, k) => {
       const end = Math.min(p.cycles.length - 1, 30 + vrng.int(Math.max(1, p.cycles.length - 30)));
-      return example(p, end, k % 2 === 0 ? 0 : 0.5, vrng, window, span, cap);
+      return example(p, end, k % 2 === 0 ? 0 : 0.5, vrng, { window, span, cap });
     }),
   );
   const valSeq = packSeries(
@@ -205,7 +202,7 @@ export function trainRul(engines: Engine[], options: RulTrainOptions = {}): RulP
           const lo = Math.min(n - 1, 15);
           const end = lo + r.int(n - lo);
           const drop = r.uniform() < 0.5 ? 0.6 * r.uniform() : 0;
-          return example(p, end, drop, r, window, span, cap, options.inputNoise ?? 0);
+          return example(p, end, drop, r, { window, span, cap, noise: options.inputNoise });
         });
         return {
           seq: packSeries(
