@@ -3,3 +3,4 @@ export * from './telemetry.schema';
 export * from './messages.schema';
 export * from './ingestion.schema';
 export * from './training.schema';
+export * from './residual-reference';

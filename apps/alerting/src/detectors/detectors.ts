@@ -1,6 +1,8 @@
 import type { TwinMessage } from '@continuum/contracts';
 import type { AlertRule } from '../rules/alert-rule';
 import { DEFAULT_CUSUM, TimeAwareCusum, type CusumParams } from './cusum';
+import { referenceFromParams, restrictReference } from '@continuum/contracts';
+import { DEFAULT_MEWMA, ResidualMewmaDetectorCore } from './mewma';
 
 /** What a detector says after a twin update: its value (compared with the rule's raise/clear levels). */
 export interface DetectorOutput {
@@ -62,6 +64,30 @@ export class ResidualCusumDetector implements Detector {
       sensor: best!.sensor,
       detail: { direction: best!.cusum.direction, residual: message.residuals[best!.sensor] ?? null },
     };
+  }
+}
+
+/**
+ * Divergence as a pattern across sensors: the Mahalanobis distance D² of the time-aware averages of
+ * the residuals from a reference of healthy machines (see mewma.ts). Params: `mean.<sensor>` and
+ * `cov.<a>.<b>` (the reference, required: `npm run eval:alerts` with EVAL_CALIBRATE fits one),
+ * tauMinutes (60), clip (8), maxStepMinutes (15). `sensors` restricts the test to some of the reference's sensors.
+ */
+export class ResidualMewmaDetector implements Detector {
+  private readonly core: ResidualMewmaDetectorCore;
+
+  constructor(params: Record<string, number>, sensors: readonly string[] | null) {
+    this.core = new ResidualMewmaDetectorCore(restrictReference(referenceFromParams(params), sensors), {
+      tauMinutes: params.tauMinutes ?? DEFAULT_MEWMA.tauMinutes,
+      clip: params.clip ?? DEFAULT_MEWMA.clip,
+      maxStepMinutes: params.maxStepMinutes ?? DEFAULT_MEWMA.maxStepMinutes,
+    });
+  }
+
+  update(message: TwinMessage): DetectorOutput | null {
+    const out = this.core.update(message);
+    if (!out) return null;
+    return { value: out.d2, sensor: out.sensor, detail: { deviations: this.core.deviations } };
   }
 }
 
@@ -222,6 +248,8 @@ export function createDetector(rule: DetectorSpec): Detector {
         return new ResidualCusumDetector(rule.params, rule.sensors);
       case 'anomaly-cusum':
         return new AnomalyScoreCusumDetector(rule.params);
+      case 'residual-mewma':
+        return new ResidualMewmaDetector(rule.params, rule.sensors);
       case 'forecast':
         return new ForecastDetector(rule.params, rule.sensors);
     }

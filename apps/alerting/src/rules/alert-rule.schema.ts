@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createDetector } from '../detectors/detectors';
 import { DETECTORS } from './alert-rule';
 
 const severity = z.enum(['critical', 'major', 'minor', 'warning']);
@@ -32,5 +33,14 @@ export const alertRuleInputSchema = z
   .refine((r) => (r.escalateAfterMs === null) === (r.escalateTo === null), {
     message: 'escalateAfterMs and escalateTo go together',
     path: ['escalateTo'],
+  })
+  .superRefine((r, ctx) => {
+    // A detector the rule could not build (a residual-mewma reference that is incomplete, say) is a
+    // bad request now, not an error on every twin update later.
+    try {
+      createDetector(r);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message, path: ['params'] });
+    }
   });
 export type AlertRuleInput = z.input<typeof alertRuleInputSchema>;

@@ -1,7 +1,7 @@
 import type { AlertKind, AlertSeverity } from '@continuum/persistence';
 
 /** Which test a rule runs on a machine's twin updates. */
-export const DETECTORS = ['residual-cusum', 'anomaly-cusum', 'forecast'] as const;
+export const DETECTORS = ['residual-cusum', 'residual-mewma', 'anomaly-cusum', 'forecast'] as const;
 export type DetectorKind = (typeof DETECTORS)[number];
 
 export const SEVERITIES: readonly AlertSeverity[] = ['warning', 'minor', 'major', 'critical'];

@@ -1,4 +1,5 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { referenceFromParams, restrictReference } from '@continuum/contracts';
 import { AlertRulesRepository, type AlertRuleEntity, type AlertRuleInput } from '@continuum/persistence';
 import type { CreateAlertRuleDto, UpdateAlertRuleDto } from './dto/alert-rule.dto';
 
@@ -66,6 +67,13 @@ function check(r: AlertRuleInput): void {
     errors.push('params must be an object mapping names to numbers');
   else if (Object.values(r.params).some((v) => typeof v !== 'number' || !Number.isFinite(v)))
     errors.push('params must map names to finite numbers');
+  else if (r.detector === 'residual-mewma')
+    try {
+      // The detector's reference: complete and positive definite, and covering the rule's sensors.
+      restrictReference(referenceFromParams(r.params), r.sensors);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
   if (errors.length) throw new BadRequestException(errors);
 }
 

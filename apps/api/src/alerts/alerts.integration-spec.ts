@@ -135,6 +135,24 @@ describe.each(testDatabaseModes())('alerts, alert rules and twin endpoints (%s d
       expect(
         (await api.call('POST', '/api/v1/alert-rules', ADMIN, { ...rule, machineId: 'm1', assetType: 'pump' })).status,
       ).toBe(400);
+      // A residual-mewma rule is checked for a reference it can use, and stored when it has one.
+      const mewma = { ...rule, detector: 'residual-mewma', assetType: 'pump', raiseAt: 80, clearAt: 32 };
+      const noReference = await api.call('POST', '/api/v1/alert-rules', ADMIN, mewma);
+      expect(noReference.status).toBe(400);
+      expect(noReference.body.errors.join()).toMatch(/residual-mewma needs a reference: params mean.<sensor>/);
+      const reference = { 'mean.a': 0, 'mean.b': 0, 'cov.a.a': 1, 'cov.b.b': 1 };
+      const notDefinite = await api.call('POST', '/api/v1/alert-rules', ADMIN, {
+        ...mewma,
+        params: { ...reference, 'cov.a.b': 2 },
+      });
+      expect(notDefinite.status).toBe(400);
+      expect(notDefinite.body.errors.join()).toMatch(/not positive definite/);
+      const stored = await api.call('POST', '/api/v1/alert-rules', ADMIN, {
+        ...mewma,
+        params: { ...reference, 'cov.a.b': 0.5 },
+      });
+      expect(stored.status).toBe(201);
+      expect((await api.call('DELETE', `/api/v1/alert-rules/${stored.body.id}`, ADMIN)).status).toBe(204);
       expect((await api.call('PATCH', `/api/v1/alert-rules/${NO_SUCH}`, ADMIN, { raiseAt: 3 })).status).toBe(404);
       expect((await api.call('POST', '/api/v1/alert-rules', operator, rule)).status).toBe(403);
       expect((await api.call('GET', '/api/v1/alert-rules', null)).status).toBe(401);

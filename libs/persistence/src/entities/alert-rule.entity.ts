@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { AlertSeverity } from './alert.entity';
 
-export type AlertRuleDetector = 'residual-cusum' | 'anomaly-cusum' | 'forecast';
+export type AlertRuleDetector = 'residual-cusum' | 'residual-mewma' | 'anomaly-cusum' | 'forecast';
 
 /**
  * An alert rule of apps/alerting: which detector watches which machines (one machine, an asset

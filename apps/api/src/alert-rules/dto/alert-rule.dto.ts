@@ -15,7 +15,7 @@ import {
   MinLength,
 } from 'class-validator';
 
-export const DETECTORS = ['residual-cusum', 'anomaly-cusum', 'forecast'] as const;
+export const DETECTORS = ['residual-cusum', 'residual-mewma', 'anomaly-cusum', 'forecast'] as const;
 export const SEVERITIES = ['critical', 'major', 'minor', 'warning'] as const;
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const finite = { allowNaN: false, allowInfinity: false };
