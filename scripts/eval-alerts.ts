@@ -26,14 +26,20 @@
  *
  * Rules of your own: EVAL_RULES=<file.json>, an array of `{ "name", "base", ...fields }`, each a rule
  * scored next to the defaults — the default rule `base` (an id) with the given fields over it (params
- * merged), checked as the api checks a rule. Re-scoring without the twin: EVAL_TRACE=<file.jsonl.gz>
- * records what the scoring needs of a run (scripts/eval-alerts/trace.ts), EVAL_REPLAY=<file> scores the
- * rules against such a recording in seconds (the fleet settings are the recording's).
+ * merged), checked as the api checks a rule; rules that share a name make one row (one per asset type,
+ * say), and a rule scoped to an asset type or a machine watches only those. Re-scoring without the twin:
+ * EVAL_TRACE=<file.jsonl.gz> records what the scoring needs of a run (scripts/eval-alerts/trace.ts),
+ * EVAL_REPLAY=<file> scores the rules against such a recording in seconds (the fleet settings are the
+ * recording's), EVAL_REPLAY=<a>,<b>,... scores several recordings as one fleet. EVAL_CALIBRATE=<file.json>
+ * fits residual-mewma references (apps/alerting detectors/mewma.ts) on the machines not designed to fail
+ * and writes them as rule params per asset type (how the shipped default-references.ts were made).
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TwinMessage } from '@continuum/contracts';
 import { initTensorBackend } from '@continuum/ode';
 import { disposeTwinModel, loadTwinModelFromDirectory } from '@continuum/neural';
+import { ReferenceFit, referenceToParams } from '../apps/alerting/src/detectors/mewma';
 import { DEFAULT_RULES } from '../apps/alerting/src/rules/default-rules';
 import { Rng } from '../apps/simulator/src/random/rng';
 import { buildFleet, ONSET_SIGMA } from './eval-alerts/fleet';
@@ -105,7 +111,11 @@ interface Method {
 function rulesToRun(): NamedRule[] {
   const shipped = DEFAULT_RULES.filter((r) => r.enabled).map((rule) => ({
     rule,
-    name: rule.detector === 'residual-cusum' ? `alerting: ${rule.id} (k ${rule.params.k})` : `alerting: ${rule.id}`,
+    name:
+      rule.detector === 'residual-cusum'
+        ? `alerting: ${rule.id} (k ${rule.params.k})`
+        : // one row for a rule made per asset type: default-drift-air-compressor → default-drift
+          `alerting: ${rule.assetType ? rule.id.replace(`-${rule.assetType}`, '') : rule.id}`,
   }));
   const divergence = DEFAULT_RULES.find((r) => r.id === 'default-divergence')!;
   const variants = KS.filter((k) => k !== divergence.params.k).map((k) => ({
@@ -131,6 +141,14 @@ class Calibration {
     }
   }
 
+  /** Adds another run's sums (a pooled report). */
+  merge(other: Calibration): void {
+    for (const [key, o] of other.sums) {
+      const e = this.sums.get(key) ?? { n: 0, s: 0, q: 0 };
+      this.sums.set(key, { n: e.n + o.n, s: e.s + o.s, q: e.q + o.q });
+    }
+  }
+
   lines(): string[] {
     return [...this.sums].map(([key, { n, s, q }]) => {
       const mean = s / n;
@@ -141,15 +159,26 @@ class Calibration {
 
 /** The rules on every machine, fed the twin's messages after the warm-up (live or from a recording). */
 class RuleScoring {
-  readonly watches: RuleWatch[][];
+  readonly watches: (RuleWatch | null)[][];
   readonly calibration = new Calibration();
+  /** EVAL_CALIBRATE: residual-mewma references fitted on the machines not designed to fail, per asset type. */
+  readonly references = new Map<string, ReferenceFit>();
   private readonly index: Map<string, number>;
 
   constructor(
     private readonly machines: readonly TraceMachine[],
     readonly rules: readonly NamedRule[],
+    private readonly sensorsOf: ((assetType: string) => string[]) | null = null,
   ) {
-    this.watches = machines.map(() => rules.map(({ rule }) => new RuleWatch(rule)));
+    // A rule scoped to an asset type or a machine watches only those (null: not this machine's rule).
+    this.watches = machines.map((m) =>
+      rules.map(({ rule }) =>
+        (rule.assetType === null || rule.assetType === m.assetType) &&
+        (rule.machineId === null || rule.machineId === m.id)
+          ? new RuleWatch(rule)
+          : null,
+      ),
+    );
     this.index = new Map(machines.map((m, i) => [m.id, i]));
   }
 
@@ -158,17 +187,46 @@ class RuleScoring {
       const i = this.index.get(msg.machineId);
       if (i === undefined) throw new Error(`a message for ${msg.machineId}, not a machine of the fleet`);
       const full: TwinMessage = { prediction: {}, ...msg };
-      for (const w of this.watches[i]) w.observe(full);
-      if (!this.machines[i].accelerated) this.calibration.add(assetType, msg.residuals);
+      for (const w of this.watches[i]) w?.observe(full);
+      if (this.machines[i].accelerated) continue;
+      this.calibration.add(assetType, msg.residuals);
+      if (!this.sensorsOf) continue;
+      let fit = this.references.get(assetType);
+      if (!fit) this.references.set(assetType, (fit = new ReferenceFit(this.sensorsOf(assetType))));
+      fit.add(msg);
     }
   }
 
   /** The end of a step of the loop (seconds): the lifecycle's timers of machines still running. */
   tick(t: number, running: (i: number) => boolean): void {
     this.watches.forEach((ws, i) => {
-      if (running(i)) for (const w of ws) w.tick(t * 1000);
+      if (running(i)) for (const w of ws) w?.tick(t * 1000);
     });
   }
+}
+
+/** EVAL_CALIBRATE: the sensors of an asset type's model (its normalisation's feature order). */
+function modelSensors(modelsDir: string): (assetType: string) => string[] {
+  return (assetType) => {
+    const manifest = JSON.parse(readFileSync(path.join(modelsDir, assetType, 'model.json'), 'utf8')) as {
+      normalisation?: { features?: string[] };
+    };
+    const features = manifest.normalisation?.features;
+    if (!features?.length) throw new Error(`${modelsDir}/${assetType}/model.json names no sensors`);
+    return features;
+  };
+}
+
+/** EVAL_CALIBRATE=<file>: writes the fitted references as residual-mewma rule params, per asset type. */
+function writeReferences(scoring: RuleScoring, file: string): void {
+  const out = Object.fromEntries(
+    [...scoring.references].map(([assetType, fit]) => [
+      assetType,
+      { samples: fit.samples, params: referenceToParams(fit.reference()) },
+    ]),
+  );
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`wrote residual-mewma references for ${Object.keys(out).join(', ')} to ${file}`);
 }
 
 /** A run, live or replayed, as the report needs it. */
@@ -208,7 +266,7 @@ async function live(settings: Settings, rules: readonly NamedRule[]): Promise<Sc
       new TwinRunner(model, 'eval', Object.fromEntries(sensors.map((s) => [s.name, s.failureThreshold]))),
     );
   }
-  const scoring = new RuleScoring(machines, rules);
+  const scoring = new RuleScoring(machines, rules, process.env.EVAL_CALIBRATE ? modelSensors(modelsDir) : null);
   const thresholdWatches = fleet.map((m) =>
     MARGINS.map((g) => new ThresholdWatch(thresholdSensors.get(m.assetType)!, g)),
   );
@@ -315,7 +373,9 @@ async function replay(file: string, rules: readonly NamedRule[]): Promise<Scored
   for await (const line of readTrace(file)) {
     if (line.kind === 'fleet') {
       const machines = line.machines;
-      head = { settings: line.settings as unknown as Settings, machines, scoring: new RuleScoring(machines, rules) };
+      const settings = line.settings as unknown as Settings;
+      const sensorsOf = process.env.EVAL_CALIBRATE ? modelSensors(settings.modelsDir) : null;
+      head = { settings, machines, scoring: new RuleScoring(machines, rules, sensorsOf) };
     } else if (line.kind === 'messages') head!.scoring.observe(line.assetType, line.messages);
     else if (line.kind === 'tick') {
       const stopped = new Set(line.stopped);
@@ -328,22 +388,30 @@ async function replay(file: string, rules: readonly NamedRule[]): Promise<Scored
 function report(
   settings: Settings,
   machines: readonly TraceMachine[],
-  scoring: RuleScoring,
+  scoring: Pick<RuleScoring, 'rules' | 'watches' | 'calibration'>,
   truths: readonly Truth[],
   baselines: readonly Method[],
   stats: RunStats,
 ): void {
   const { rules, watches } = scoring;
+  const raisesOf = (ws: readonly (RuleWatch | null)[], j: number) => ws[j]?.raises ?? [];
+  // Rules that share a name (one per asset type, say) make one row: each machine runs the one for it.
+  const names = [...new Set(rules.map((r) => r.name))];
   const methods: Method[] = [
     {
       name: 'alerting: all default rules',
       raises: watches.map((ws) =>
         DEFAULT_RULES.filter((r) => r.enabled)
-          .flatMap((_, j) => ws[j].raises)
+          .flatMap((_, j) => raisesOf(ws, j))
           .sort((a, b) => a - b),
       ),
     },
-    ...rules.map(({ name }, j) => ({ name, raises: watches.map((ws) => ws[j].raises) })),
+    ...names.map((name) => ({
+      name,
+      raises: watches.map((ws) =>
+        rules.flatMap((r, j) => (r.name === name ? raisesOf(ws, j) : [])).sort((a, b) => a - b),
+      ),
+    })),
     ...baselines,
   ];
   const scores = methods.map((m) => score(m.name, truths, m.raises));
@@ -443,9 +511,54 @@ function detail(
   });
 }
 
+/**
+ * EVAL_REPLAY=<a>,<b>,...: several recordings (fleets of different seeds) scored as one fleet — the
+ * machines of all of them in one table, so that a method's figures rest on more failures than one
+ * fleet has. The recordings must share their settings other than the seed.
+ */
+async function pooled(files: readonly string[], rules: readonly NamedRule[]): Promise<void> {
+  if (process.env.EVAL_CALIBRATE) throw new Error('EVAL_CALIBRATE takes one recording, not several');
+  const started = Date.now();
+  const runs: (ScoredRun & { settings: Settings })[] = [];
+  for (const file of files) runs.push(await replay(file, rules));
+  const { seed: _seed, ...first } = runs[0].settings;
+  for (const [i, run] of runs.entries()) {
+    const { seed: _s, ...other } = run.settings;
+    if (JSON.stringify(other) !== JSON.stringify(first))
+      throw new Error(`${files[i]} was recorded with other settings than ${files[0]} (only the seed may differ)`);
+  }
+  const calibration = new Calibration();
+  for (const run of runs) calibration.merge(run.scoring.calibration);
+  const seeds = runs.map((r) => r.settings.seed);
+  const s = runs[0].settings;
+  console.log(
+    `eval:alerts — pooling ${files.length} recordings (seeds ${seeds.join(', ')}): ${runs.reduce((a, r) => a + r.machines.length, 0)} machines, ${s.days} simulated days each, ${Math.round(s.failing * 100)}% with wear aimed at ${s.lifeDays.join('-')} days; twin models from ${s.modelsDir} (the replays took ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
+  report(
+    { ...s, seed: NaN },
+    runs.flatMap((r) => r.machines.map((m) => ({ ...m, id: `s${r.settings.seed}/${m.id}` }))),
+    { rules, watches: runs.flatMap((r) => r.scoring.watches), calibration },
+    runs.flatMap((r) => r.truths),
+    runs[0].baselines.map((b, j) => ({ name: b.name, raises: runs.flatMap((r) => r.baselines[j].raises) })),
+    {
+      readings: runs.reduce((a, r) => a + r.stats.readings, 0),
+      forecasts: runs.reduce((a, r) => a + r.stats.forecasts, 0),
+      nfe: runs.reduce((a, r) => a + r.stats.nfe, 0),
+      seconds: runs.reduce((a, r) => a + r.stats.seconds, 0),
+      spent: {
+        simulator: runs.reduce((a, r) => a + r.stats.spent.simulator, 0),
+        twin: runs.reduce((a, r) => a + r.stats.spent.twin, 0),
+        forecast: runs.reduce((a, r) => a + r.stats.spent.forecast, 0),
+      },
+    },
+  );
+}
+
 async function main(): Promise<void> {
   const rules = rulesToRun();
-  const replayFile = process.env.EVAL_REPLAY;
+  const replayFiles = process.env.EVAL_REPLAY?.split(',').filter(Boolean) ?? [];
+  if (replayFiles.length > 1) return pooled(replayFiles, rules);
+  const replayFile = replayFiles[0];
   if (replayFile) {
     const started = Date.now();
     const run = await replay(replayFile, rules);
@@ -454,6 +567,7 @@ async function main(): Promise<void> {
       `eval:alerts — replaying ${replayFile}: ${s.machines} machines (seed ${s.seed}), ${s.days} simulated days, ${Math.round(s.failing * 100)}% with wear aimed at ${s.lifeDays.join('-')} days; twin models from ${s.modelsDir}; warm-up ${s.warmupS / HOUR_S} h; forecast every ${s.forecastS / 60} min (the recorded run's figures below; the replay took ${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
     report(run.settings, run.machines, run.scoring, run.truths, run.baselines, run.stats);
+    if (process.env.EVAL_CALIBRATE) writeReferences(run.scoring, process.env.EVAL_CALIBRATE);
     return;
   }
   const settings = settingsFromEnv();
@@ -463,6 +577,7 @@ async function main(): Promise<void> {
   );
   const run = await live(settings, rules);
   report(settings, run.machines, run.scoring, run.truths, run.baselines, run.stats);
+  if (process.env.EVAL_CALIBRATE) writeReferences(run.scoring, process.env.EVAL_CALIBRATE);
 }
 
 void (async () => {

@@ -26,11 +26,11 @@ async function receiver(status: number) {
 }
 
 /**
- * Reading time between twin updates: 2 minutes, so that a fault of 30 updates lasts an hour of the
- * machine's time, well past the default rules' 30-minute hold (holdMinutes; the divergence statistic
+ * Reading time between twin updates: 4 minutes, so that a fault of 30 updates lasts two hours of the
+ * machine's time, well past the divergence rule's 60-minute hold (holdMinutes; its statistic
  * reaches the raise level about 5 updates into the fault).
  */
-const STEP_MS = 120_000;
+const STEP_MS = 240_000;
 
 /** Twin updates of a machine, one every STEP_MS ending now; sensor `vib` shifted by 5σ from update `shiftFrom` on. */
 function twinUpdates(plantId: string, machineId: string, n: number, seed: number, shiftFrom = Infinity): TwinMessage[] {
