@@ -1,5 +1,4 @@
-import type { TwinMessage } from '@continuum/contracts';
-import { SeededRandom, irregularTimes } from '../testing/synthetic';
+import { SeededRandom, irregularTimes, twinMessage } from '../testing/synthetic';
 import { DEFAULT_CUSUM, TimeAwareCusum } from './cusum';
 import {
   AnomalyScoreCusumDetector,
@@ -25,18 +24,7 @@ const DAY = 24 * HOUR;
 const RAISE = 12;
 const SENSORS = ['s0', 's1', 's2', 's3', 's4'];
 
-const message = (ts: number, residuals: Record<string, number>, extra: Partial<TwinMessage> = {}): TwinMessage => ({
-  plantId: 'p',
-  machineId: 'm',
-  ts,
-  modelVersion: 'test',
-  prediction: {},
-  residuals,
-  anomalyScore: 1,
-  nfe: 0,
-  solverError: 0,
-  ...extra,
-});
+const message = twinMessage;
 
 /** Readings of a machine: each time one random sensor, a z-score from `z(sensor, t)`. */
 function* stream(rng: SeededRandom, start: number, end: number, ratePerSensorHour: number) {

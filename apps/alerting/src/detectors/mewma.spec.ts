@@ -1,5 +1,4 @@
-import type { TwinMessage } from '@continuum/contracts';
-import { SeededRandom, irregularTimes } from '../testing/synthetic';
+import { SeededRandom, irregularTimes, twinMessage } from '../testing/synthetic';
 import { createDetector, type DetectorSpec } from './detectors';
 import {
   ReferenceFit,
@@ -15,17 +14,7 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const TAU = { tauMinutes: 60, clip: 8, maxStepMinutes: 15 };
 
-const message = (ts: number, residuals: Record<string, number>, machineId = 'm'): TwinMessage => ({
-  plantId: 'p',
-  machineId,
-  ts,
-  modelVersion: 'test',
-  prediction: {},
-  residuals,
-  anomalyScore: 1,
-  nfe: 0,
-  solverError: 0,
-});
+const message = twinMessage;
 
 const PAIR: ResidualReference = {
   sensors: ['x', 'y'],
@@ -142,7 +131,7 @@ describe('residual-mewma on synthetic residual streams', () => {
   const fit = new ReferenceFit(['x', 'y'], TAU);
   for (let m = 0; m < 20; m++)
     for (const { ts, residuals } of machineStream(new SeededRandom(500 + m), 0, DAY, Infinity))
-      fit.add(message(ts, residuals, `m${m}`));
+      fit.add(message(ts, residuals, { machineId: `m${m}` }));
   const reference = fit.reference();
   const RAISE = 40;
   const spec = (detector: 'residual-mewma' | 'residual-cusum', params: Record<string, number>): DetectorSpec => ({

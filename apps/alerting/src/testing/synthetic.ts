@@ -1,3 +1,5 @@
+import type { TwinMessage } from '@continuum/contracts';
+
 /**
  * Seeded random streams for the detector tests and the evaluation: a small PRNG (mulberry32),
  * Gaussian and exponential draws, and irregular reading times.
@@ -50,3 +52,21 @@ export function irregularTimes(rng: SeededRandom, start: number, end: number, ra
   }
   return times;
 }
+
+/** A twin message of machine `m` with these residuals (the rest neutral), for detector tests. */
+export const twinMessage = (
+  ts: number,
+  residuals: Record<string, number>,
+  extra: Partial<TwinMessage> = {},
+): TwinMessage => ({
+  plantId: 'p',
+  machineId: 'm',
+  ts,
+  modelVersion: 'test',
+  prediction: {},
+  residuals,
+  anomalyScore: 1,
+  nfe: 0,
+  solverError: 0,
+  ...extra,
+});
