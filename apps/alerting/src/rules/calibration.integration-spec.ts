@@ -116,6 +116,9 @@ describe.each(testDatabaseModes())('residual-mewma calibration from twin_predict
       'no stored twin prediction for motor-1',
     );
     await expect(
+      calibrateFromHistory(repos, { assetType: 'pump', machineIds: ['pump-1', 'motor-1'], ...period }),
+    ).rejects.toThrow('not machines of asset type pump: motor-1');
+    await expect(
       calibrateFromHistory(repos, { assetType: 'pump', from: new Date(T0), to: new Date(T0 + 30 * MIN) }),
     ).rejects.toThrow(/needs at least 30 samples/);
     await expect(

@@ -66,10 +66,12 @@ export async function calibrateFromHistory(
 ): Promise<Calibration> {
   const { assetType, from, to } = request;
   if (!(from.getTime() < to.getTime())) throw new Error('the period is empty: from must be before to');
-  const machineIds =
-    request.machineIds ??
-    (await repos.machines.list({ assetType })).map((m) => m.id).sort((a, b) => a.localeCompare(b));
+  const ofType = (await repos.machines.list({ assetType })).map((m) => m.id).sort((a, b) => a.localeCompare(b));
+  const machineIds = request.machineIds ?? ofType;
   if (machineIds.length === 0) throw new Error(`no machine of asset type ${assetType}`);
+  // A reference mixes no asset types: each has its own sensors and its own model.
+  const strangers = machineIds.filter((id) => !ofType.includes(id));
+  if (strangers.length) throw new Error(`not machines of asset type ${assetType}: ${strangers.join(', ')}`);
   const modelVersion =
     request.modelVersion ??
     (await repos.predictions.latest(machineIds)).sort((a, b) => b.time - a.time)[0]?.modelVersion;
