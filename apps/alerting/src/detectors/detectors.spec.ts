@@ -240,7 +240,7 @@ describe('persistence in reading time (holdMinutes)', () => {
   });
 
   it('a transient shorter than the hold raises nothing; an episode ends below the clear level', () => {
-    // The default divergence rule's allowance (k 2.5): z 6 adds 3.5 a reading, z 0 takes 2.5 away.
+    // An allowance of k 2.5: z 6 adds 3.5 a reading, z 0 takes 2.5 away.
     const detector = createDetector({ ...rule, params: { k: 2.5, holdMinutes: 30, leakPerHour: 0 } });
     const values: number[] = [];
     let t = 0;
