@@ -5,8 +5,8 @@
  * Fits a `residual-mewma` reference (docs/alerting.md) from the twin's stored residuals of machines of
  * one asset type over a period when they were healthy, prints it as rule params with the averages'
  * correlations, and with --save stores it: a new rule for the asset type, or the rule --rule <id>
- * updated (its other fields kept). Refit after activating a new model version: a reference belongs to
- * the model whose residuals it was fitted on. Uses DATABASE_URL, else the embedded database.
+ * updated (its other fields kept), kept to the model version it was fitted on (`modelVersion`). Refit
+ * after activating a new model version: until then the rule judges nothing. Uses DATABASE_URL, else the embedded database.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@continuum/config';
@@ -85,11 +85,20 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ params }, null, 2));
     if (!values.save) return;
     const rules = new RulesService(new AlertRulesRepository(db.dataSource), config.alerting);
+    if (!values.rule) {
+      const defaults = await rules.storeDefaultsIfInForce();
+      if (defaults.length)
+        console.log(
+          `alert_rules was empty, so the built-in defaults were in force: stored them (${defaults.length} rules) so that they keep applying next to the new one`,
+        );
+    }
+    // The rule judges only the residuals of the model the reference was fitted on.
     const saved = values.rule
-      ? await rules.update(values.rule, { params, raiseAt, clearAt })
+      ? await rules.update(values.rule, { params, raiseAt, clearAt, modelVersion: cal.modelVersion })
       : await rules.create({
           name: `Residual pattern of ${assetType} unlike its healthy reference (${cal.modelVersion})`,
           assetType,
+          modelVersion: cal.modelVersion,
           detector: 'residual-mewma',
           params,
           raiseAt,
@@ -98,7 +107,9 @@ async function main(): Promise<void> {
           escalateAfterMs: 30 * 60_000,
           escalateTo: 'critical',
         });
-    console.log(`saved rule ${saved.id} (${saved.name}): raise at ${saved.raiseAt}, clear at ${saved.clearAt}`);
+    console.log(
+      `saved rule ${saved.id} (${saved.name}): raise at ${saved.raiseAt}, clear at ${saved.clearAt}, for ${saved.modelVersion}`,
+    );
   } finally {
     await db.close();
   }

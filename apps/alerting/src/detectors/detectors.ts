@@ -230,16 +230,33 @@ export class PersistenceFilter implements Detector {
   }
 }
 
+/**
+ * A rule kept to one model version: messages of other versions are not evaluated (the wrapped
+ * detector never sees them; see {@link AlertRule.modelVersion}).
+ */
+export class ModelVersionFilter implements Detector {
+  constructor(
+    private readonly inner: Detector,
+    readonly modelVersion: string,
+  ) {}
+
+  update(message: TwinMessage): DetectorOutput | null {
+    return message.modelVersion === this.modelVersion ? this.inner.update(message) : null;
+  }
+}
+
 /** What of a rule its detector depends on: a change of any of these starts the detector afresh. */
-export type DetectorSpec = Pick<AlertRule, 'detector' | 'params' | 'sensors' | 'raiseAt' | 'clearAt'>;
+export type DetectorSpec = Pick<AlertRule, 'detector' | 'params' | 'sensors' | 'raiseAt' | 'clearAt'> &
+  Partial<Pick<AlertRule, 'modelVersion'>>;
 
 /** A key of {@link DetectorSpec}: equal for rules whose detectors would behave the same. */
 export const detectorSpecKey = (rule: DetectorSpec): string =>
-  JSON.stringify([rule.detector, rule.params, rule.sensors, rule.raiseAt, rule.clearAt]);
+  JSON.stringify([rule.detector, rule.params, rule.sensors, rule.raiseAt, rule.clearAt, rule.modelVersion ?? null]);
 
 /**
  * The detector a rule runs (a fresh one per machine). Params common to every detector:
- * holdMinutes (0: off), see {@link PersistenceFilter}.
+ * holdMinutes (0: off), see {@link PersistenceFilter}; a rule's modelVersion keeps it to that
+ * model's messages ({@link ModelVersionFilter}).
  */
 export function createDetector(rule: DetectorSpec): Detector {
   const inner = ((): Detector => {
@@ -255,5 +272,6 @@ export function createDetector(rule: DetectorSpec): Detector {
     }
   })();
   const holdMinutes = rule.params.holdMinutes ?? 0;
-  return holdMinutes > 0 ? new PersistenceFilter(inner, holdMinutes * 60_000, rule.raiseAt, rule.clearAt) : inner;
+  const held = holdMinutes > 0 ? new PersistenceFilter(inner, holdMinutes * 60_000, rule.raiseAt, rule.clearAt) : inner;
+  return rule.modelVersion ? new ModelVersionFilter(held, rule.modelVersion) : held;
 }

@@ -1,5 +1,5 @@
 import { SeededRandom, irregularTimes, twinMessage } from '../testing/synthetic';
-import { createDetector, type DetectorSpec } from './detectors';
+import { createDetector, detectorSpecKey, type DetectorSpec } from './detectors';
 import {
   ReferenceFit,
   ResidualAverages,
@@ -103,6 +103,13 @@ describe('residual-mewma detector', () => {
     expect(out.sensor).toBe('x');
     expect(Object.keys(out.detail.deviations as object)).toEqual(['x']);
     expect(() => createDetector(rule(params, ['q']))).toThrow('residual-mewma: no reference for q');
+    // Kept to the model its reference was fitted on: another model's messages are not evaluated.
+    const kept = createDetector({ ...rule(params, null), modelVersion: 'pump@v2' });
+    expect(kept.update(message(0, { x: 0, y: 0 }, { modelVersion: 'pump@v3' }))).toBeNull();
+    expect(kept.update(message(0, { x: 0, y: 0 }, { modelVersion: 'pump@v2' }))!.value).toBe(0);
+    expect(detectorSpecKey({ ...rule(params, null), modelVersion: 'pump@v2' })).not.toBe(
+      detectorSpecKey(rule(params, null)),
+    );
     expect(() => createDetector(rule({}, null))).toThrow(/needs a reference/);
   });
 });

@@ -11,6 +11,7 @@ export const alertRuleInputSchema = z
     name: z.string().min(1).max(200),
     machineId: z.string().min(1).nullable().default(null),
     assetType: z.string().min(1).nullable().default(null),
+    modelVersion: z.string().min(1).nullable().default(null),
     detector: z.enum(DETECTORS),
     sensors: z.array(z.string().min(1)).min(1).nullable().default(null),
     params: z.record(z.string(), z.number().finite()).default({}),

@@ -20,6 +20,12 @@ export interface AlertRule {
   /** Scope: one machine, every machine of an asset type, or (both null) every machine. */
   machineId: string | null;
   assetType: string | null;
+  /**
+   * Only twin messages of this model version are evaluated (null: any). A residual-mewma reference
+   * belongs to the model whose residuals it was fitted on: after a new model is activated the rule
+   * waits for its own reference instead of judging the new model's residuals by the old one's.
+   */
+  modelVersion: string | null;
   detector: DetectorKind;
   /** Sensors the detector watches; null: every sensor. */
   sensors: string[] | null;

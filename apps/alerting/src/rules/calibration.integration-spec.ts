@@ -12,6 +12,7 @@ import { createDetector } from '../detectors/detectors';
 import { referenceToParams } from '../detectors/mewma';
 import { SeededRandom } from '../testing/synthetic';
 import { calibrateFromHistory } from './calibration';
+import { DEFAULT_RULES } from './default-rules';
 import { RulesService } from './rules.service';
 
 const MIN = 60_000;
@@ -95,16 +96,24 @@ describe.each(testDatabaseModes())('residual-mewma calibration from twin_predict
     });
     expect(cal.machines).toEqual([{ machineId: 'pump-1', rows: 12 * 60, samples: cal.samples }]);
     const rules = new RulesService(new AlertRulesRepository(db.db.dataSource), loadConfig({}).alerting);
+    // Adding a rule to an empty table would drop the defaults: they are stored first, once.
+    const defaults = await rules.storeDefaultsIfInForce();
+    expect(defaults.map((r) => r.name).sort()).toEqual(DEFAULT_RULES.map((r) => r.name).sort());
+    expect(defaults.find((r) => r.assetType === 'air-compressor')?.modelVersion).toBe('default:air-compressor');
+    expect(await rules.storeDefaultsIfInForce()).toEqual([]);
     const saved = await rules.create({
       name: 'pump pattern',
       assetType: 'pump',
       detector: 'residual-mewma',
+      modelVersion: cal.modelVersion,
       params: { ...referenceToParams(cal.reference), holdMinutes: 30 },
       raiseAt: 80,
       clearAt: 32,
       severity: 'major',
     });
-    expect((await rules.get(saved.id)).params['cov.a.b']).toBeCloseTo(cal.reference.covariance[0][1], 12);
+    const stored = await rules.get(saved.id);
+    expect(stored.params['cov.a.b']).toBeCloseTo(cal.reference.covariance[0][1], 12);
+    expect(stored.modelVersion).toBe('pump@v1');
   });
 
   it('says why it cannot fit', async () => {

@@ -13,6 +13,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     name: 'Machine diverges from its twin',
     machineId: null,
     assetType: null,
+    modelVersion: null,
     detector: 'residual-cusum',
     sensors: null,
     // Sudden faults on one sensor. k = 3 and a 60-minute hold: the shipped default twin models are off
@@ -37,6 +38,8 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     name: `Residual pattern unlike healthy ${assetType}s`,
     machineId: null,
     assetType,
+    // The references are the shipped default models' (whose messages carry this version).
+    modelVersion: `default:${assetType}`,
     detector: 'residual-mewma',
     sensors: null,
     params: { ...reference, tauMinutes: 60, clip: 8, maxStepMinutes: 15, holdMinutes: 30 },
@@ -55,6 +58,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     name: 'Twin anomaly score persistently high',
     machineId: null,
     assetType: null,
+    modelVersion: null,
     detector: 'anomaly-cusum',
     sensors: null,
     params: { baseline: 1, scale: 1, k: 1.5, leakPerHour: 2, clip: 6, cap: 30, holdMinutes: 30 },
@@ -73,6 +77,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     name: 'Predicted failure within the horizon',
     machineId: null,
     assetType: null,
+    modelVersion: null,
     detector: 'forecast',
     sensors: null,
     params: { rulLimitMs: 7 * 24 * 60 * MIN },

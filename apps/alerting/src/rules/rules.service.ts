@@ -12,6 +12,7 @@ const toRule = (e: AlertRuleEntity): AlertRule => ({
   name: e.name,
   machineId: e.machineId,
   assetType: e.assetType,
+  modelVersion: e.modelVersion,
   detector: e.detector,
   sensors: e.sensors,
   params: e.params ?? {},
@@ -76,6 +77,17 @@ export class RulesService {
   async delete(id: string): Promise<void> {
     if (!(await this.repo.delete(id).catch(() => false))) throw new NotFoundException(`alert rule ${id} not found`);
     this.cache = null;
+  }
+
+  /**
+   * Stores the built-in default rules when none is stored and they are in force, so that adding a rule
+   * next does not silently drop them (stored rules replace the defaults). Returns the rules stored.
+   */
+  async storeDefaultsIfInForce(): Promise<AlertRule[]> {
+    if (!this.config.defaultRules || (await this.repo.list()).length > 0) return [];
+    const stored: AlertRule[] = [];
+    for (const { id: _id, ...rule } of DEFAULT_RULES) stored.push(await this.create(rule));
+    return stored;
   }
 
   /** Every enabled rule in force: the stored ones, or the defaults when none is stored. */

@@ -6,6 +6,7 @@ import type { CreateAlertRuleDto, UpdateAlertRuleDto } from './dto/alert-rule.dt
 const DEFAULTS = {
   machineId: null,
   assetType: null,
+  modelVersion: null,
   sensors: null,
   params: {},
   minDurationMs: 0,

@@ -149,9 +149,12 @@ describe.each(testDatabaseModes())('alerts, alert rules and twin endpoints (%s d
       expect(notDefinite.body.errors.join()).toMatch(/not positive definite/);
       const stored = await api.call('POST', '/api/v1/alert-rules', ADMIN, {
         ...mewma,
+        modelVersion: 'pump@v3',
         params: { ...reference, 'cov.a.b': 0.5 },
       });
       expect(stored.status).toBe(201);
+      expect(stored.body.modelVersion).toBe('pump@v3');
+      expect((await api.call('POST', '/api/v1/alert-rules', ADMIN, { ...rule, modelVersion: '' })).status).toBe(400);
       expect((await api.call('DELETE', `/api/v1/alert-rules/${stored.body.id}`, ADMIN)).status).toBe(204);
       expect((await api.call('PATCH', `/api/v1/alert-rules/${NO_SUCH}`, ADMIN, { raiseAt: 3 })).status).toBe(404);
       expect((await api.call('POST', '/api/v1/alert-rules', operator, rule)).status).toBe(403);

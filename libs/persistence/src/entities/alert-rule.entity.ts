@@ -23,6 +23,10 @@ export class AlertRuleEntity {
   @Column({ name: 'asset_type', type: 'text', nullable: true })
   assetType!: string | null;
 
+  /** Scope: only twin messages of this model version (a drift reference belongs to one); null: any. */
+  @Column({ name: 'model_version', type: 'text', nullable: true })
+  modelVersion!: string | null;
+
   @Column({ type: 'text' })
   detector!: AlertRuleDetector;
 

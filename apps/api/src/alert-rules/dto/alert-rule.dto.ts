@@ -38,6 +38,15 @@ export class CreateAlertRuleDto {
   @Matches(ID)
   assetType?: string | null;
 
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: "only twin messages of this model version, e.g. 'default:centrifugal-pump' (or null: any)",
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:@-]{1,200}$/)
+  modelVersion?: string | null;
+
   @ApiProperty({ enum: DETECTORS })
   @IsIn(DETECTORS)
   detector!: (typeof DETECTORS)[number];
