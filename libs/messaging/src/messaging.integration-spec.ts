@@ -113,11 +113,14 @@ describe.each(brokerModes)('messaging (%s broker)', (mode) => {
     const received: ReadingsStoredEvent[] = [];
     let resolveReceived!: () => void;
     const arrived = new Promise<void>((r) => (resolveReceived = r));
+    // On a shared broker (CI's Mosquitto) other test files' apps emit this event too: keep ours only.
+    const plantId = `p-${unique()}`;
 
     @Controller()
     class ListenerController {
       @EventPattern(InternalEvent.ReadingsStored)
       onStored(@Payload() event: ReadingsStoredEvent) {
+        if (event.machines[0]?.plantId !== plantId) return;
         received.push(event);
         resolveReceived();
       }
@@ -138,7 +141,7 @@ describe.each(brokerModes)('messaging (%s broker)', (mode) => {
     await emitter.init();
     try {
       const event: ReadingsStoredEvent = {
-        machines: [{ machineId: 'm1', plantId: 'p1', from: 1000, to: 2000, count: 3 }],
+        machines: [{ machineId: 'm1', plantId, from: 1000, to: 2000, count: 3 }],
         committedAt: 2500,
       };
       await emitter.get(EventBus).emit(InternalEvent.ReadingsStored, event);
