@@ -6,7 +6,8 @@
  * one asset type over a period when they were healthy, prints it as rule params with the averages'
  * correlations, and with --save stores it: a new rule for the asset type, or the rule --rule <id>
  * updated (its other fields kept), kept to the model version it was fitted on (`modelVersion`). Refit
- * after activating a new model version: until then the rule judges nothing. Uses DATABASE_URL, else the embedded database.
+ * after activating a new model version: until then the rule judges nothing. Uses DATABASE_URL, else
+ * the embedded database.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@continuum/config';

@@ -1,7 +1,6 @@
-import type { TwinMessage } from '@continuum/contracts';
+import { referenceFromParams, restrictReference, type TwinMessage } from '@continuum/contracts';
 import type { AlertRule } from '../rules/alert-rule';
 import { DEFAULT_CUSUM, TimeAwareCusum, type CusumParams } from './cusum';
-import { referenceFromParams, restrictReference } from '@continuum/contracts';
 import { DEFAULT_MEWMA, ResidualMewmaDetectorCore } from './mewma';
 
 /** What a detector says after a twin update: its value (compared with the rule's raise/clear levels). */
@@ -70,8 +69,9 @@ export class ResidualCusumDetector implements Detector {
 /**
  * Divergence as a pattern across sensors: the Mahalanobis distance D² of the time-aware averages of
  * the residuals from a reference of healthy machines (see mewma.ts). Params: `mean.<sensor>` and
- * `cov.<a>.<b>` (the reference, required: `npm run eval:alerts` with EVAL_CALIBRATE fits one),
- * tauMinutes (60), clip (8), maxStepMinutes (15). `sensors` restricts the test to some of the reference's sensors.
+ * `cov.<a>.<b>` (the reference, required: `npm run alerting:calibrate` fits one from stored residuals),
+ * tauMinutes (60), clip (8), maxStepMinutes (15). `sensors` restricts the test to some of the
+ * reference's sensors.
  */
 export class ResidualMewmaDetector implements Detector {
   private readonly core: ResidualMewmaDetectorCore;
