@@ -41,6 +41,7 @@ import { initTensorBackend } from '@continuum/ode';
 import { disposeTwinModel, loadTwinModelFromDirectory } from '@continuum/neural';
 import { ReferenceFit, referenceToParams } from '../apps/alerting/src/detectors/mewma';
 import { DEFAULT_RULES } from '../apps/alerting/src/rules/default-rules';
+import { RulesService } from '../apps/alerting/src/rules/rules.service';
 import { Rng } from '../apps/simulator/src/random/rng';
 import { buildFleet, ONSET_SIGMA } from './eval-alerts/fleet';
 import { readExtraRules, type NamedRule } from './eval-alerts/rules';
@@ -172,12 +173,7 @@ class RuleScoring {
   ) {
     // A rule scoped to an asset type or a machine watches only those (null: not this machine's rule).
     this.watches = machines.map((m) =>
-      rules.map(({ rule }) =>
-        (rule.assetType === null || rule.assetType === m.assetType) &&
-        (rule.machineId === null || rule.machineId === m.id)
-          ? new RuleWatch(rule)
-          : null,
-      ),
+      rules.map(({ rule }) => (RulesService.covers(rule, m) ? new RuleWatch(rule) : null)),
     );
     this.index = new Map(machines.map((m, i) => [m.id, i]));
   }
@@ -205,7 +201,10 @@ class RuleScoring {
   }
 }
 
-/** EVAL_CALIBRATE: the sensors of an asset type's model (its normalisation's feature order). */
+/**
+ * EVAL_CALIBRATE on a replay (no model loaded): the sensors of an asset type's model, in its
+ * normalisation's feature order.
+ */
 function modelSensors(modelsDir: string): (assetType: string) => string[] {
   return (assetType) => {
     const manifest = JSON.parse(readFileSync(path.join(modelsDir, assetType, 'model.json'), 'utf8')) as {
@@ -266,7 +265,11 @@ async function live(settings: Settings, rules: readonly NamedRule[]): Promise<Sc
       new TwinRunner(model, 'eval', Object.fromEntries(sensors.map((s) => [s.name, s.failureThreshold]))),
     );
   }
-  const scoring = new RuleScoring(machines, rules, process.env.EVAL_CALIBRATE ? modelSensors(modelsDir) : null);
+  const scoring = new RuleScoring(
+    machines,
+    rules,
+    process.env.EVAL_CALIBRATE ? (assetType) => runners.get(assetType)!.model.sensors : null,
+  );
   const thresholdWatches = fleet.map((m) =>
     MARGINS.map((g) => new ThresholdWatch(thresholdSensors.get(m.assetType)!, g)),
   );

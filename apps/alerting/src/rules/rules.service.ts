@@ -120,4 +120,11 @@ export class RulesService {
     }
     return out;
   }
+
+  /** Whether a rule's scope (its machine, its asset type, or every machine) takes in a machine. */
+  static covers(rule: AlertRule, machine: { id: string; assetType: string | null }): boolean {
+    return rule.machineId !== null
+      ? rule.machineId === machine.id
+      : rule.assetType === null || rule.assetType === machine.assetType;
+  }
 }
