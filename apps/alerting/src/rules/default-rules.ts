@@ -3,6 +3,17 @@ import { DEFAULT_REFERENCES } from './default-references';
 
 const MIN = 60_000;
 
+/** What the divergence-type rules (sudden faults, drift) do with their alerts. */
+const DIVERGENCE_LIFECYCLE = {
+  severity: 'major',
+  minDurationMs: 0,
+  escalateAfterMs: 30 * MIN,
+  escalateTo: 'critical',
+  autoClearMs: 10 * MIN,
+  createWorkOrder: false,
+  enabled: true,
+} as const satisfies Partial<AlertRule>;
+
 /**
  * The rules alerting applies when `alert_rules` is empty (and ALERTING_DEFAULT_RULES is true).
  * See docs/alerting.md for the reasoning behind each figure.
@@ -23,13 +34,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     params: { k: 3, leakPerHour: 2, clip: 8, cap: 30, holdMinutes: 60 },
     raiseAt: 12,
     clearAt: 3,
-    severity: 'major',
-    minDurationMs: 0,
-    escalateAfterMs: 30 * MIN,
-    escalateTo: 'critical',
-    autoClearMs: 10 * MIN,
-    createWorkOrder: false,
-    enabled: true,
+    ...DIVERGENCE_LIFECYCLE,
   },
   // Wear the filter absorbs sensor by sensor: the pattern of the residuals' hour-long averages against
   // that of healthy machines of the asset type (one rule per type: each has its own reference).
@@ -45,13 +50,7 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     params: { ...reference, tauMinutes: 60, clip: 8, maxStepMinutes: 15, holdMinutes: 30 },
     raiseAt: 80,
     clearAt: 32,
-    severity: 'major',
-    minDurationMs: 0,
-    escalateAfterMs: 30 * MIN,
-    escalateTo: 'critical',
-    autoClearMs: 10 * MIN,
-    createWorkOrder: false,
-    enabled: true,
+    ...DIVERGENCE_LIFECYCLE,
   })),
   {
     id: 'default-anomaly',
