@@ -9,57 +9,16 @@
  * after activating a new model version: until then the rule judges nothing. Uses DATABASE_URL, else
  * the embedded database.
  */
-import { parseArgs } from 'node:util';
 import { loadConfig } from '@continuum/config';
 import { AlertRulesRepository, Database, MachinesRepository, TwinPredictionsRepository } from '@continuum/persistence';
 import { referenceToParams } from '../detectors/mewma';
+import { parseCalibrateArgs } from './calibrate-args';
 import { calibrateFromHistory } from '../rules/calibration';
 import { RulesService } from '../rules/rules.service';
 
-const USAGE =
-  'usage: npm run alerting:calibrate -- --asset-type <t> --from <time> --to <time> [--machines a,b] [--model-version v] [--tau <min>] [--save [--raise 80] [--clear 32] [--hold 30] [--rule <id>]]';
-
-function date(name: string, text: string | undefined): Date {
-  const d = new Date(text ?? '');
-  if (!text || Number.isNaN(d.getTime()))
-    throw new Error(`--${name} needs a time (ISO 8601), got ${text ?? 'nothing'}`);
-  return d;
-}
-
-function positive(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number, got ${text}`);
-  return v;
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'asset-type': { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      machines: { type: 'string' },
-      'model-version': { type: 'string' },
-      tau: { type: 'string' },
-      save: { type: 'boolean', default: false },
-      raise: { type: 'string' },
-      clear: { type: 'string' },
-      hold: { type: 'string' },
-      rule: { type: 'string' },
-    },
-  });
-  const assetType = values['asset-type'];
-  if (!assetType) throw new Error(`--asset-type is required\n${USAGE}`);
-  const from = date('from', values.from);
-  const to = date('to', values.to);
-  const tauMinutes = positive('tau', values.tau, 60);
-  const raiseAt = positive('raise', values.raise, 80);
-  const clearAt = positive('clear', values.clear, 0.4 * raiseAt);
-  if (clearAt >= raiseAt) throw new Error('--clear must be below --raise (hysteresis)');
-  const holdMinutes = values.hold === undefined ? 30 : Number(values.hold);
-  if (!(holdMinutes >= 0)) throw new Error(`--hold must be minutes ≥ 0, got ${values.hold}`);
-
+  const { assetType, from, to, machineIds, modelVersion, tauMinutes, save, raiseAt, clearAt, holdMinutes, ruleId } =
+    parseCalibrateArgs(process.argv.slice(2));
   const config = loadConfig();
   const db = await Database.open(config.database);
   try {
@@ -70,8 +29,8 @@ async function main(): Promise<void> {
         assetType,
         from,
         to,
-        machineIds: values.machines?.split(',').filter(Boolean),
-        modelVersion: values['model-version'],
+        machineIds,
+        modelVersion,
         mewma: { tauMinutes },
       },
       (line) => console.log(line),
@@ -84,9 +43,9 @@ async function main(): Promise<void> {
     );
     const params = { ...referenceToParams(cal.reference), tauMinutes, holdMinutes };
     console.log(JSON.stringify({ params }, null, 2));
-    if (!values.save) return;
+    if (!save) return;
     const rules = new RulesService(new AlertRulesRepository(db.dataSource), config.alerting);
-    if (!values.rule) {
+    if (!ruleId) {
       const defaults = await rules.storeDefaultsIfInForce();
       if (defaults.length)
         console.log(
@@ -94,8 +53,8 @@ async function main(): Promise<void> {
         );
     }
     // The rule judges only the residuals of the model the reference was fitted on.
-    const saved = values.rule
-      ? await rules.update(values.rule, { params, raiseAt, clearAt, modelVersion: cal.modelVersion })
+    const saved = ruleId
+      ? await rules.update(ruleId, { params, raiseAt, clearAt, modelVersion: cal.modelVersion })
       : await rules.create({
           name: `Residual pattern of ${assetType} unlike its healthy reference (${cal.modelVersion})`,
           assetType,
